@@ -1,0 +1,42 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export APHUB_DATA_DIR ?= .aphub
+
+.PHONY: run test install lint typecheck pytest contracts bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml assets/package-lock.json
+	$(BIN)/pip install --quiet -e '.[dev]'
+	npm ci --prefix assets --no-audit --no-fund --loglevel=error
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/aphub migrate
+	$(BIN)/aphub demo --if-empty
+	$(BIN)/aphub serve
+
+lint: install
+	$(BIN)/ruff check src tests bench migrations
+	$(BIN)/ruff format --check src tests bench migrations
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+contracts: install
+	$(BIN)/aphub openapi --out openapi
+
+clean:
+	rm -rf $(VENV) assets/node_modules .mypy_cache .ruff_cache

@@ -1,0 +1,105 @@
+"""Who is calling: the principal every route and resolver receives."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
+from fastapi.security import OAuth2, SecurityScopes
+
+from aphub.auth.scopes import SCOPES
+from aphub.auth.tokens import TokenService
+from aphub.errors import Forbidden, RateLimited, Unauthorised
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    organisation_id: uuid.UUID
+    organisation_type: str
+    client_id: str
+    scopes: frozenset[str]
+
+    def has(self, scope: str) -> bool:
+        return scope in self.scopes
+
+    def require(self, *scopes: str) -> None:
+        missing = [s for s in scopes if s not in self.scopes]
+        if missing:
+            raise Forbidden(f"This client lacks the scope {', '.join(missing)}")
+
+
+oauth2_scheme = OAuth2(
+    flows=OAuthFlows(
+        clientCredentials=OAuthFlowClientCredentials(tokenUrl="/v1/oauth/token", scopes=SCOPES)
+    ),
+    scheme_name="oauth2",
+    auto_error=False,
+)
+
+
+class RateLimiter:
+    """Per-client token bucket, in process. Each worker counts its own share."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.capacity = float(per_minute)
+        self.rate = per_minute / 60.0
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def check(self, key: str) -> None:
+        if self.capacity <= 0:
+            return
+        now = time.monotonic()
+        tokens, stamp = self._buckets.get(key, (self.capacity, now))
+        tokens = min(self.capacity, tokens + (now - stamp) * self.rate)
+        if tokens < 1.0:
+            retry_after = max(1, int((1.0 - tokens) / self.rate + 0.999))
+            self._buckets[key] = (tokens, now)
+            raise RateLimited(
+                "Too many requests from this client; slow down and retry",
+                headers={
+                    "Retry-After": str(retry_after),
+                    "RateLimit-Limit": str(int(self.capacity)),
+                    "RateLimit-Remaining": "0",
+                    "RateLimit-Reset": str(retry_after),
+                },
+            )
+        self._buckets[key] = (tokens - 1.0, now)
+
+
+def principal_from_token(request: Request, token: str) -> Principal:
+    tokens: TokenService = request.app.state.tokens
+    claims = tokens.verify(token)
+    request.app.state.rate_limiter.check(claims.client_id)
+    request.scope.setdefault("state", {})["client_id"] = claims.client_id
+    return Principal(
+        organisation_id=claims.organisation_id,
+        organisation_type=claims.organisation_type,
+        client_id=claims.client_id,
+        scopes=claims.scopes,
+    )
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorised("Send the access token as `Authorization: Bearer <token>`")
+    return token.strip()
+
+
+async def get_principal(
+    request: Request,
+    security_scopes: SecurityScopes,
+    _scheme: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Principal:
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
+        raise Unauthorised("An access token is required", error="invalid_request")
+    principal = principal_from_token(request, token)
+    principal.require(*security_scopes.scopes)
+    return principal

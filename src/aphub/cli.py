@@ -1,0 +1,145 @@
+"""`aphub`: serve, migrate, load the demo area, issue credentials, write the API contracts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from aphub.config import get_settings
+from aphub.db import Database, resolve_database_url
+from aphub.logs import configure_logging
+from aphub.migrate import migrate
+
+
+def _database() -> Database:
+    settings = get_settings()
+    return Database(resolve_database_url(settings), settings)
+
+
+async def _migrate() -> None:
+    database = _database()
+    try:
+        await migrate(database.engine)
+    finally:
+        await database.dispose()
+    print("database migrated to head")
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    base = f"http://{args.host}:{args.port}"
+    print(
+        f"aphub on {base}\n"
+        f"  REST docs   {base}/docs   (ReDoc {base}/redoc)\n"
+        f"  GraphiQL    {base}/graphql\n"
+        f"  demo clients (if loaded): {(settings.data_dir / 'demo-clients.json').resolve()}",
+        flush=True,
+    )
+    uvicorn.run(
+        "aphub.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_config=None,
+        proxy_headers=True,
+    )
+
+
+def cmd_migrate(_args: argparse.Namespace) -> None:
+    asyncio.run(_migrate())
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from aphub.demo import load_demo
+
+    async def run() -> None:
+        settings = get_settings()
+        database = _database()
+        try:
+            await migrate(database.engine)
+            await load_demo(database, settings, only_if_empty=args.if_empty)
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())
+
+
+def cmd_clients_create(args: argparse.Namespace) -> None:
+    from aphub.auth.service import create_client
+
+    async def run() -> None:
+        database = _database()
+        try:
+            async with database.unit_of_work() as uow:
+                issued = await create_client(
+                    uow, uuid.UUID(args.organisation), args.name, args.scope or None
+                )
+            print(
+                json.dumps(
+                    {
+                        "client_id": issued.client.client_id,
+                        "client_secret": issued.client_secret,
+                        "organisation_id": str(issued.client.organisation_id),
+                        "scopes": issued.client.scopes,
+                    },
+                    indent=2,
+                )
+            )
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())
+
+
+def cmd_openapi(args: argparse.Namespace) -> None:
+    from aphub.contracts import write_contracts
+
+    for path in write_contracts(Path(args.out)):
+        print(f"wrote {path}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aphub", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the API (migrates first unless disabled)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+
+    demo = sub.add_parser("demo", help="load the demo area")
+    demo.add_argument("--if-empty", action="store_true", help="only into an empty database")
+    demo.set_defaults(func=cmd_demo)
+
+    clients = sub.add_parser("clients", help="API client credentials")
+    clients_sub = clients.add_subparsers(dest="clients_command", required=True)
+    create = clients_sub.add_parser("create", help="issue credentials for an organisation")
+    create.add_argument("--organisation", required=True, help="organisation id")
+    create.add_argument("--name", required=True)
+    create.add_argument("--scope", action="append", help="repeat; default: the type's scopes")
+    create.set_defaults(func=cmd_clients_create)
+
+    openapi = sub.add_parser("openapi", help="write openapi.json and schema.graphql")
+    openapi.add_argument("--out", default="openapi")
+    openapi.set_defaults(func=cmd_openapi)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,47 @@
+"""Configuration from `APHUB_*` environment variables (documented in the README)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="APHUB_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL (postgresql://...). Unset: an embedded PostgreSQL "
+        "is started from the pgserver package with its data under data_dir.",
+    )
+    data_dir: Path = Field(
+        default=Path(".aphub"),
+        description="Embedded database, signing keys and demo credentials live here.",
+    )
+    issuer: str = Field(default="aphub", description="`iss` of the tokens the hub issues.")
+    audience: str = Field(default="aphub", description="`aud` every accepted token must carry.")
+    token_ttl_seconds: int = Field(default=900, ge=60, le=86400)
+    log_level: str = "INFO"
+    graphql_introspection: bool = True
+    graphql_max_depth: int = 10
+    graphql_max_aliases: int = 30
+    graphql_max_tokens: int = 2000
+    max_page_size: int = 500
+    max_body_bytes: int = 1024 * 1024
+    rate_limit_per_minute: int = Field(
+        default=6000, description="Requests per client per minute before 429 (0 disables)."
+    )
+    db_pool_size: int = 10
+    sharing_policy: Path | None = Field(
+        default=None,
+        description="Path to an information-sharing policy file replacing the default.",
+    )
+    migrate_on_start: bool = True
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

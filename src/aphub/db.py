@@ -1,0 +1,146 @@
+"""The database: where it is, how to reach it, and the unit of work a request owns.
+
+There is one way to get a session: `UnitOfWork`. A request opens one, services
+`flush()` through it, and only the unit of work commits, after the handler returned.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from aphub.config import Settings
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_DATABASE = "aphub"
+
+
+def start_embedded_postgres(data_dir: Path) -> str:
+    """Start (or join) the embedded PostgreSQL under `data_dir`; return a libpq URL.
+
+    pgserver keeps one server per data directory and reference-counts its users, so a
+    second process on the same directory joins the running server instead of failing.
+    """
+    import pgserver  # imported lazily: production never starts an embedded server
+
+    pgdata = (data_dir / "pgdata").resolve()
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(str(pgdata), cleanup_mode="stop")  # type: ignore[attr-defined]
+    socket_dir = parse_qs(urlsplit(server.get_uri()).query)["host"][0]
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{EMBEDDED_DATABASE}';")  # noqa: S608 - a constant
+    if "(1 row)" not in exists:
+        server.psql(f"CREATE DATABASE {EMBEDDED_DATABASE};")
+    return f"postgresql://postgres@/{EMBEDDED_DATABASE}?host={socket_dir}"
+
+
+def async_url(url: str) -> str:
+    """Turn any postgres URL into one SQLAlchemy drives through asyncpg."""
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+
+def resolve_database_url(settings: Settings) -> str:
+    if settings.database_url:
+        return async_url(settings.database_url)
+    return async_url(start_embedded_postgres(settings.data_dir))
+
+
+def create_engine(url: str, settings: Settings) -> AsyncEngine:
+    return create_async_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_pre_ping=False,
+        connect_args={"server_settings": {"application_name": "aphub"}},
+    )
+
+
+class Database:
+    """The engine and session factory for one process."""
+
+    def __init__(self, url: str, settings: Settings) -> None:
+        self.url = url
+        self.engine = create_engine(url, settings)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
+        async with self.sessions() as session:
+            uow = UnitOfWork(session)
+            try:
+                yield uow
+                await uow.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+    async def ping(self) -> bool:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return True
+        except Exception:  # any failure means "not ready"; the probe only reports it
+            log.warning("database ping failed", exc_info=True)
+            return False
+
+
+BeforeCommit = Callable[["UnitOfWork"], Awaitable[None]]
+
+
+class UnitOfWork:
+    """A transaction owned by its caller (a request, a CLI command, a job).
+
+    Services add and flush; hooks registered with `before_commit` (the event log
+    seals its appends there) run last, inside the transaction, so a change and its
+    events commit together or not at all.
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self._before_commit: list[BeforeCommit] = []
+        self.state: dict[str, Any] = {}
+        self.failed = False
+
+    def fail(self) -> None:
+        """Roll back instead of committing when the caller finishes (a GraphQL request
+        whose execution raised an error still returns normally)."""
+        self.failed = True
+
+    def before_commit(self, hook: BeforeCommit) -> None:
+        if hook not in self._before_commit:
+            self._before_commit.append(hook)
+
+    async def raw(self) -> Any:
+        """The asyncpg connection beneath the session, inside this transaction.
+
+        Hot read paths execute prepared SQL on it and build JSON from the rows
+        (see performance.md: the ORM round trip costs more than half the budget).
+        """
+        conn = await self.session.connection()
+        raw = await conn.get_raw_connection()
+        return raw.driver_connection
+
+    async def commit(self) -> None:
+        if self.failed:
+            await self.session.rollback()
+            return
+        for hook in list(self._before_commit):
+            await hook(self)
+        await self.session.commit()

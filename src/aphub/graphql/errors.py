@@ -1,0 +1,71 @@
+"""GraphQL errors with the same meaning as REST problems, and one transaction per request."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql.error import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.types.execution import ExecutionResult
+
+from aphub.errors import Problem
+
+log = logging.getLogger(__name__)
+
+_CODES = {
+    401: "UNAUTHENTICATED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    409: "CONFLICT",
+    412: "PRECONDITION_FAILED",
+    422: "BAD_USER_INPUT",
+    429: "RATE_LIMITED",
+}
+
+
+def _coded(error: GraphQLError) -> GraphQLError:
+    original = error.original_error
+    if original is None:
+        # parse and validation errors (limits included) already say what is wrong
+        return error
+    if isinstance(original, Problem):
+        extensions: dict[str, Any] = {
+            "code": _CODES.get(original.status, "INTERNAL_SERVER_ERROR"),
+            "status": original.status,
+        }
+        if original.errors:
+            extensions["errors"] = original.errors
+        extensions.update(original.extra)
+        message = original.detail
+    else:
+        log.error("unhandled error in a resolver", exc_info=original)
+        extensions = {"code": "INTERNAL_SERVER_ERROR", "status": 500}
+        message = "The hub could not complete the request; it has been logged."
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions=extensions,
+    )
+
+
+class ProblemErrors(SchemaExtension):
+    """Turns Problems raised in resolvers into coded errors, masks anything unexpected, and
+    rolls the request's transaction back when any error occurred: a GraphQL request is one
+    unit of work, so a failed mutation leaves nothing behind."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if not isinstance(result, GraphQLExecutionResult | ExecutionResult) or not result.errors:
+            return
+        result.errors = [_coded(e) for e in result.errors]
+        context = self.execution_context.context
+        uow = getattr(context, "uow", None)
+        if uow is not None:
+            uow.fail()

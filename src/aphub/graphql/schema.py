@@ -1,0 +1,66 @@
+"""The GraphQL schema: every domain's queries and mutations, with the limits that refuse
+abusive documents during validation, before any resolver (or SQL) runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import strawberry
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+from strawberry.fastapi import GraphQLRouter
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from aphub.config import Settings
+from aphub.docs import graphiql_html
+from aphub.graphql.context import get_context
+from aphub.graphql.errors import ProblemErrors
+from aphub.organisations.graphql import OrganisationQuery
+
+QUERY_TYPES: tuple[type, ...] = (OrganisationQuery,)
+MUTATION_TYPES: tuple[type, ...] = ()
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+        ProblemErrors,
+    ]
+    if not settings.graphql_introspection:
+        from graphql.validation import NoSchemaIntrospectionCustomRule
+
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    query = merge_types("Query", QUERY_TYPES)
+    mutation = merge_types("Mutation", MUTATION_TYPES) if MUTATION_TYPES else None
+    return strawberry.Schema(
+        query=query,
+        mutation=mutation,
+        extensions=extensions,
+        config=StrawberryConfig(batching_config=None),
+    )
+
+
+class HubGraphQLRouter(GraphQLRouter[Any, None]):
+    """GraphiQL served from the hub's own assets (no CDN)."""
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        return HTMLResponse(graphiql_html(request.url.path))
+
+
+def graphql_router(settings: Settings) -> HubGraphQLRouter:
+    return HubGraphQLRouter(
+        build_schema(settings),
+        context_getter=get_context,
+        multipart_uploads_enabled=False,
+    )

@@ -1,0 +1,39 @@
+"""Liveness and readiness probes (no authentication)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from aphub.db import Database
+from aphub.migrate import current_revision, head_revision
+
+router = APIRouter(tags=["ops"])
+
+
+@router.get("/healthz", summary="The process is up")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    summary="The database is reachable and migrated to the code's revision",
+    responses={503: {"description": "Not ready"}},
+)
+async def readyz(request: Request) -> JSONResponse:
+    database: Database = request.app.state.db
+    if not await database.ping():
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
+    current, head = await current_revision(database.engine), head_revision()
+    if current != head:
+        return JSONResponse(
+            {
+                "status": "unavailable",
+                "database": "not migrated",
+                "revision": current,
+                "expected": head,
+            },
+            503,
+        )
+    return JSONResponse({"status": "ok", "revision": current})

@@ -1,0 +1,145 @@
+"""Pure ASGI middleware (BaseHTTPMiddleware would cost a task per request on hot paths)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from aphub.errors import PayloadTooLarge, Problem, UnsupportedMediaType, problem_response
+from aphub.logs import request_id_var
+
+log = logging.getLogger("aphub.access")
+
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_BODY_METHODS = {b"POST", b"PUT", b"PATCH"}
+# Media types a path accepts for a body; anything else is 415 before the body is read.
+_FORM = ("application/x-www-form-urlencoded", "multipart/form-data")
+_JSON = ("application/json",)
+_ACCEPTED_BODIES: list[tuple[str, tuple[str, ...]]] = [
+    ("/v1/oauth/token", _FORM),
+    ("/v1/attendance", ("application/json", "text/csv")),
+    ("/graphql", ("application/json", "multipart/form-data")),
+]
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def accepted_media_types(path: str) -> tuple[str, ...]:
+    for prefix, types in _ACCEPTED_BODIES:
+        if path == prefix or path.startswith(prefix + "/"):
+            return types
+    return _JSON
+
+
+class HubMiddleware:
+    """Request id, access log, body size limit and media-type check in one pass."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = _header(scope, b"x-request-id")
+        request_id = incoming if incoming and _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status_holder: dict[str, Any] = {"status": 500}
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            problem = self._refuse_body(scope)
+            if problem is not None:
+                await problem_response(problem, scope["path"])(scope, receive, send_with_id)
+                return
+            if scope["method"].encode() in _BODY_METHODS and not _header(scope, b"content-length"):
+                # A chunked body has no declared length: read it whole, within the limit.
+                body = await self._read_limited(receive)
+                if body is None:
+                    too_large = problem_response(self._too_large(), scope["path"])
+                    await too_large(scope, receive, send_with_id)
+                    return
+                receive = _replay(body, receive)
+            await self.app(scope, receive, send_with_id)
+        finally:
+            log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],  # never the query string: it may carry identifiers
+                    "status": status_holder["status"],
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "client_id": scope.get("state", {}).get("client_id"),
+                },
+            )
+            request_id_var.reset(token)
+
+    def _too_large(self) -> Problem:
+        return PayloadTooLarge(f"Request bodies are limited to {self.max_body_bytes} bytes")
+
+    def _refuse_body(self, scope: Scope) -> Problem | None:
+        if scope["method"].encode() not in _BODY_METHODS:
+            return None
+        length = _header(scope, b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
+            return self._too_large()
+        if length == "0":
+            return None
+        content_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+        if not content_type and length is None:
+            return None
+        accepted = accepted_media_types(scope["path"])
+        if content_type not in accepted:
+            shown = content_type or "none"
+            return UnsupportedMediaType(
+                f"Content-Type {shown} is not accepted here; send {' or '.join(accepted)}"
+            )
+        return None
+
+    async def _read_limited(self, receive: Receive) -> bytes | None:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+
+def _replay(body: bytes, downstream: Receive) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return await downstream()  # after the body, wait for the real disconnect
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive

@@ -1,0 +1,58 @@
+"""Alembic, driven from the hub: `aphub migrate`, and on start unless disabled."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+
+def migrations_dir() -> Path:
+    """`APHUB_MIGRATIONS_DIR`, else `migrations/` of the source tree, else of the cwd."""
+    configured = os.environ.get("APHUB_MIGRATIONS_DIR")
+    candidates = [Path(configured)] if configured else []
+    candidates += [Path(__file__).resolve().parents[2] / "migrations", Path.cwd() / "migrations"]
+    for candidate in candidates:
+        if (candidate / "env.py").exists():
+            return candidate
+    raise RuntimeError("Alembic migrations not found; set APHUB_MIGRATIONS_DIR")
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    return config
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def _upgrade(connection: Connection, config: Config) -> None:
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+async def migrate(engine_or_url: AsyncEngine | str) -> None:
+    engine = create_async_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_upgrade, alembic_config())
+    finally:
+        if isinstance(engine_or_url, str):
+            await engine.dispose()
+
+
+def _current(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    async with engine.connect() as conn:
+        return await conn.run_sync(_current)

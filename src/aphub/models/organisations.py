@@ -1,0 +1,91 @@
+"""Organisations (every party to the hub) and the API clients that act for them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from aphub.models.base import Base, created_at, updated_at, uuid_pk
+
+
+class OrganisationType(StrEnum):
+    local_authority = "local_authority"
+    school = "school"
+    trust = "trust"
+    provider = "provider"
+    health = "health"
+    social_care = "social_care"
+    dashboard = "dashboard"
+    operator = "operator"
+
+
+ORGANISATION_TYPES = tuple(t.value for t in OrganisationType)
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+    __table_args__ = (
+        CheckConstraint(
+            "type IN (" + ", ".join(f"'{t}'" for t in ORGANISATION_TYPES) + ")", name="type"
+        ),
+        CheckConstraint("type <> 'local_authority' OR la_code IS NOT NULL", name="la_has_code"),
+        Index("ix_organisations_type_id", "type", "id"),
+        Index("ix_organisations_updated_at_id", "updated_at", "id"),
+        Index("ix_organisations_local_authority_id", "local_authority_id"),
+        Index("ix_organisations_trust_id", "trust_id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    type: Mapped[str] = mapped_column(String(32), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    la_code: Mapped[str | None] = mapped_column(String(3), unique=True)
+    urn: Mapped[str | None] = mapped_column(String(6), unique=True)
+    ukprn: Mapped[str | None] = mapped_column(String(8), unique=True)
+    laestab: Mapped[str | None] = mapped_column(String(7))
+    companies_house_number: Mapped[str | None] = mapped_column(String(8))
+    charity_number: Mapped[str | None] = mapped_column(String(11))
+    ods_code: Mapped[str | None] = mapped_column(String(10))
+    local_authority_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("organisations.id", ondelete="RESTRICT")
+    )
+    trust_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("organisations.id", ondelete="RESTRICT")
+    )
+    postcode: Mapped[str | None] = mapped_column(String(8))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+
+
+class ApiClient(Base):
+    """Client credentials for one organisation; the secret is stored only as a hash."""
+
+    __tablename__ = "api_clients"
+    __table_args__ = (Index("ix_api_clients_organisation_id", "organisation_id"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    client_id: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    secret_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("organisations.id", ondelete="RESTRICT"), nullable=False
+    )
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(String(64)), nullable=False)
+    created_at: Mapped[datetime] = created_at()
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, EmailStr, model_validator
+
+from aphub.models.organisations import OrganisationType
+from aphub.types import (
+    LAESTAB,
+    UKPRN,
+    URN,
+    CharityNumber,
+    CompaniesHouseNumber,
+    LACode,
+    Name,
+    Postcode,
+)
+
+
+class OrganisationFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    la_code: LACode | None = None
+    urn: URN | None = None
+    ukprn: UKPRN | None = None
+    laestab: LAESTAB | None = None
+    companies_house_number: CompaniesHouseNumber | None = None
+    charity_number: CharityNumber | None = None
+    ods_code: str | None = None
+    local_authority_id: uuid.UUID | None = None
+    trust_id: uuid.UUID | None = None
+    postcode: Postcode | None = None
+    contact_email: EmailStr | None = None
+
+
+class OrganisationCreate(OrganisationFields):
+    type: OrganisationType
+    name: Name
+
+    @model_validator(mode="after")
+    def _identifiers_fit_the_type(self) -> OrganisationCreate:
+        if self.type == OrganisationType.local_authority and not self.la_code:
+            raise ValueError("a local authority needs its la_code")
+        if self.type != OrganisationType.local_authority and self.la_code:
+            raise ValueError("only a local authority has an la_code")
+        if self.type == OrganisationType.school and not self.local_authority_id:
+            raise ValueError("a school needs local_authority_id (its LA area)")
+        if self.trust_id and self.type != OrganisationType.school:
+            raise ValueError("only a school belongs to a trust")
+        return self
+
+
+class OrganisationUpdate(OrganisationFields):
+    name: Name | None = None
+    active: bool | None = None
+
+
+class Organisation(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    type: OrganisationType
+    name: str
+    la_code: str | None
+    urn: str | None
+    ukprn: str | None
+    laestab: str | None
+    companies_house_number: str | None
+    charity_number: str | None
+    ods_code: str | None
+    local_authority_id: uuid.UUID | None
+    trust_id: uuid.UUID | None
+    postcode: str | None
+    contact_email: str | None
+    active: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrganisationPage(BaseModel):
+    items: list[Organisation]
+    next_cursor: str | None = None
+
+
+class ClientCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    scopes: list[str] | None = None
+
+
+class Client(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    client_id: str
+    name: str
+    organisation_id: uuid.UUID
+    scopes: list[str]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class IssuedClient(Client):
+    client_secret: str

@@ -1,0 +1,34 @@
+"""Validated national identifiers as pydantic field types (messages in DfE wording)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+from aphub import identifiers
+
+UPN = Annotated[str, AfterValidator(identifiers.validate_upn), Field(examples=["H801200001001"])]
+ULN = Annotated[str, AfterValidator(identifiers.validate_uln), Field(examples=["1234567899"])]
+NHSNumber = Annotated[
+    str, AfterValidator(identifiers.validate_nhs_number), Field(examples=["9434765919"])
+]
+URN = Annotated[str, AfterValidator(identifiers.validate_urn), Field(examples=["100000"])]
+UKPRN = Annotated[str, AfterValidator(identifiers.validate_ukprn), Field(examples=["10012345"])]
+LACode = Annotated[str, AfterValidator(identifiers.validate_la_code), Field(examples=["201"])]
+LAESTAB = Annotated[str, AfterValidator(identifiers.validate_laestab), Field(examples=["2012000"])]
+CompaniesHouseNumber = Annotated[
+    str, AfterValidator(identifiers.validate_companies_house_number), Field(examples=["01234567"])
+]
+CharityNumber = Annotated[
+    str, AfterValidator(identifiers.validate_charity_number), Field(examples=["1123456"])
+]
+Postcode = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z]{1,2}[0-9][0-9A-Za-z]? ?[0-9][A-Za-z]{2}$",
+        examples=["SW1A 1AA"],
+        max_length=8,
+    ),
+]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
