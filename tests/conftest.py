@@ -20,6 +20,7 @@ from aphub.db import Database, async_url, start_embedded_postgres
 from aphub.main import create_app
 from aphub.migrate import migrate
 from aphub.models import Base
+from aphub.models.events import GENESIS_HASH
 
 TEST_DATABASE = "aphub_test"
 
@@ -100,7 +101,8 @@ async def clean_db(superuser: asyncpg.Connection) -> AsyncIterator[None]:
     # replica mode skips triggers, including the event log's refusal of TRUNCATE
     await superuser.execute(
         f"SET session_replication_role = replica; TRUNCATE {tables}; "
-        "SET session_replication_role = DEFAULT"
+        "SET session_replication_role = DEFAULT; "
+        f"INSERT INTO event_chain_head (id, seq, hash) VALUES (1, 0, '{GENESIS_HASH}')"
     )
 
 

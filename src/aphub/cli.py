@@ -100,6 +100,29 @@ def cmd_clients_create(args: argparse.Namespace) -> None:
     asyncio.run(run())
 
 
+def cmd_verify_log(_args: argparse.Namespace) -> None:
+    from aphub.events.verify import verify_chain
+
+    async def run() -> bool:
+        database = _database()
+        try:
+            result = await verify_chain(database.engine)
+        finally:
+            await database.dispose()
+        if result.ok:
+            print(f"event log verified: {result.checked} events, chain intact")
+        else:
+            print(
+                f"event log BROKEN at seq {result.first_bad_seq} (event {result.first_bad_id}): "
+                f"{result.reason}; {result.checked} events before it verified",
+                file=sys.stderr,
+            )
+        return result.ok
+
+    if not asyncio.run(run()):
+        sys.exit(1)
+
+
 def cmd_openapi(args: argparse.Namespace) -> None:
     from aphub.contracts import write_contracts
 
@@ -130,6 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--name", required=True)
     create.add_argument("--scope", action="append", help="repeat; default: the type's scopes")
     create.set_defaults(func=cmd_clients_create)
+
+    sub.add_parser(
+        "verify-log", help="recompute the event log's hash chain; exit 1 naming the first bad event"
+    ).set_defaults(func=cmd_verify_log)
 
     openapi = sub.add_parser("openapi", help="write openapi.json and schema.graphql")
     openapi.add_argument("--out", default="openapi")

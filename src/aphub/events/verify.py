@@ -1,0 +1,63 @@
+"""`aphub verify-log`: recompute the hash chain and name the first event that breaks it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from aphub.events.log import chain_hash, hashed_fields
+from aphub.models.events import GENESIS_HASH
+
+_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class Verification:
+    checked: int
+    first_bad_seq: int | None = None
+    first_bad_id: str | None = None
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.first_bad_seq is None
+
+
+async def verify_chain(engine: AsyncEngine) -> Verification:
+    prev, checked, last_seq = GENESIS_HASH, 0, 0
+    async with engine.connect() as conn:
+        while True:
+            rows = (
+                (
+                    await conn.execute(
+                        text(
+                            "SELECT id, seq, type, occurred_at, actor_organisation_id, "
+                            "actor_client_id, subject_type, subject_id, subject_version, child_id, "
+                            "data, prev_hash, hash FROM events WHERE seq > :after "
+                            "ORDER BY seq LIMIT :n"
+                        ),
+                        {"after": last_seq, "n": _BATCH},
+                    )
+                )
+                .mappings()
+                .all()
+            )
+            if not rows:
+                break
+            for row in rows:
+                fields = {k: row[k] for k in row if k not in ("prev_hash", "hash")}
+                if row["prev_hash"] != prev:
+                    return Verification(
+                        checked, row["seq"], str(row["id"]), "prev_hash does not match the chain"
+                    )
+                if chain_hash(prev, hashed_fields(**fields)) != row["hash"]:
+                    return Verification(
+                        checked, row["seq"], str(row["id"]), "content does not match its hash"
+                    )
+                prev, last_seq, checked = row["hash"], row["seq"], checked + 1
+        head = (await conn.execute(text("SELECT seq, hash FROM event_chain_head"))).one_or_none()
+    if head is not None and (head.seq != last_seq or head.hash != prev):
+        return Verification(checked, last_seq + 1, None, "events are missing from the end")
+    return Verification(checked)

@@ -1,0 +1,57 @@
+"""The event log: one append-only, hash-chained table for every transition in the hub."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, Index, Integer, String, text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from aphub.models.base import Base
+
+GENESIS_HASH = "0" * 64
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        # exactly one event per version of a versioned subject
+        Index(
+            "uq_events_subject_version",
+            "subject_type",
+            "subject_id",
+            "subject_version",
+            unique=True,
+            postgresql_where=text("subject_version IS NOT NULL"),
+        ),
+        Index("ix_events_subject_type_subject_id_seq", "subject_type", "subject_id", "seq"),
+        Index("ix_events_child_id_seq", "child_id", "seq"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True, nullable=False)
+    type: Mapped[str] = mapped_column(String(64), nullable=False)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    actor_organisation_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    actor_client_id: Mapped[str | None] = mapped_column(String(64))
+    subject_type: Mapped[str] = mapped_column(String(32), nullable=False)
+    subject_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    subject_version: Mapped[int | None] = mapped_column(Integer)
+    child_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    hash: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class EventChainHead(Base):
+    """One row: the last sequence number and hash. Appenders lock it, so the chain is
+    extended by one transaction at a time and sequence order is commit order."""
+
+    __tablename__ = "event_chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    hash: Mapped[str] = mapped_column(String(64), nullable=False)

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+import pytest
+
+from aphub.db import Database
+from aphub.events.log import Actor, record
+from aphub.events.verify import verify_chain
+
+
+async def _append(db: Database, n: int, subject: uuid.UUID | None = None) -> list[uuid.UUID]:
+    ids = []
+    async with db.unit_of_work() as uow:
+        for i in range(n):
+            ids.append(
+                record(
+                    uow,
+                    type="test.happened",
+                    subject_type="test",
+                    subject_id=subject or uuid.uuid4(),
+                    actor=Actor.system("test"),
+                    data={"i": i, "text": "café", "ratio": 0.1},
+                ).id
+            )
+    return ids
+
+
+async def test_appended_events_form_a_verifiable_chain(db: Database) -> None:
+    await _append(db, 3)
+    await _append(db, 2)
+    result = await verify_chain(db.engine)
+    assert result.ok and result.checked == 5
+
+
+async def test_event_rows_cannot_be_updated_deleted_or_truncated_by_the_application(
+    db: Database,
+) -> None:
+    await _append(db, 1)
+    for statement in ("UPDATE events SET type = 'x'", "DELETE FROM events", "TRUNCATE events"):
+        with pytest.raises(Exception, match="append-only"):
+            async with db.engine.begin() as conn:
+                await conn.exec_driver_sql(statement)
+    assert (await verify_chain(db.engine)).ok
+
+
+async def test_superuser_tampering_is_reported_at_the_altered_event(
+    db: Database, superuser: asyncpg.Connection
+) -> None:
+    ids = await _append(db, 4)
+    await superuser.execute(
+        "SET session_replication_role = replica; "
+        f"UPDATE events SET data = '{{\"i\": 99}}' WHERE id = '{ids[2]}'; "
+        "SET session_replication_role = DEFAULT"
+    )
+    result = await verify_chain(db.engine)
+    assert not result.ok
+    assert result.first_bad_id == str(ids[2]) and result.first_bad_seq == 3
+
+
+async def test_a_failed_transaction_leaves_no_event(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.unit_of_work() as uow:
+            record(
+                uow,
+                type="test.happened",
+                subject_type="test",
+                subject_id=uuid.uuid4(),
+                actor=Actor.system("test"),
+            )
+            raise RuntimeError("the change failed")
+    assert (await verify_chain(db.engine)).checked == 0
