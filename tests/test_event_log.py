@@ -31,7 +31,8 @@ async def test_appended_events_form_a_verifiable_chain(db: Database) -> None:
     await _append(db, 3)
     await _append(db, 2)
     result = await verify_chain(db.engine)
-    assert result.ok and result.checked == 5
+    assert result.ok
+    assert result.checked == 5
 
 
 async def test_event_rows_cannot_be_updated_deleted_or_truncated_by_the_application(
@@ -56,7 +57,8 @@ async def test_superuser_tampering_is_reported_at_the_altered_event(
     )
     result = await verify_chain(db.engine)
     assert not result.ok
-    assert result.first_bad_id == str(ids[2]) and result.first_bad_seq == 3
+    assert result.first_bad_id == str(ids[2])
+    assert result.first_bad_seq == 3
 
 
 async def test_a_failed_transaction_leaves_no_event(db: Database) -> None:

@@ -54,9 +54,9 @@ def canonical(event: dict[str, Any]) -> bytes:
 
 def hashed_fields(
     *,
-    id: uuid.UUID,  # noqa: A002
+    id: uuid.UUID,
     seq: int,
-    type: str,  # noqa: A002
+    type: str,
     occurred_at: datetime,
     actor_organisation_id: uuid.UUID | None,
     actor_client_id: str | None,
@@ -88,7 +88,7 @@ def chain_hash(prev_hash: str, fields: dict[str, Any]) -> str:
 def record(
     uow: UnitOfWork,
     *,
-    type: str,  # noqa: A002
+    type: str,
     subject_type: str,
     subject_id: uuid.UUID,
     actor: Actor,
@@ -132,7 +132,7 @@ async def seal(uow: UnitOfWork) -> None:
     rows = []
     for event in pending:
         seq += 1
-        columns = {
+        columns: dict[str, Any] = {
             "id": event.id,
             "seq": seq,
             "type": event.type,
