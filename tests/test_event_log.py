@@ -62,7 +62,7 @@ async def test_superuser_tampering_is_reported_at_the_altered_event(
 
 
 async def test_a_failed_transaction_leaves_no_event(db: Database) -> None:
-    with pytest.raises(RuntimeError):
+    async def failing_change() -> None:
         async with db.unit_of_work() as uow:
             record(
                 uow,
@@ -72,4 +72,7 @@ async def test_a_failed_transaction_leaves_no_event(db: Database) -> None:
                 actor=Actor.system("test"),
             )
             raise RuntimeError("the change failed")
+
+    with pytest.raises(RuntimeError):
+        await failing_change()
     assert (await verify_chain(db.engine)).checked == 0
