@@ -33,8 +33,15 @@ async def _migrate() -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from aphub.sharing.policy import PolicyError, load_policy
+
     settings = get_settings()
     configure_logging(settings.log_level)
+    try:
+        load_policy(settings.sharing_policy)
+    except PolicyError as exc:
+        print(f"aphub will not start: invalid sharing policy: {exc}", file=sys.stderr)
+        sys.exit(2)
     base = f"http://{args.host}:{args.port}"
     print(
         f"aphub on {base}\n"

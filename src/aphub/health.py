@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from aphub.db import Database
-from aphub.migrate import current_revision, head_revision
+from aphub.migrate import current_revisions, head_revisions
 
 router = APIRouter(tags=["ops"])
 
@@ -25,15 +25,15 @@ async def readyz(request: Request) -> JSONResponse:
     database: Database = request.app.state.db
     if not await database.ping():
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
-    current, head = await current_revision(database.engine), head_revision()
-    if current != head:
+    current, heads = await current_revisions(database.engine), head_revisions()
+    if current != heads:
         return JSONResponse(
             {
                 "status": "unavailable",
                 "database": "not migrated",
-                "revision": current,
-                "expected": head,
+                "revision": ",".join(sorted(current)),
+                "expected": ",".join(sorted(heads)),
             },
             503,
         )
-    return JSONResponse({"status": "ok", "revision": current})
+    return JSONResponse({"status": "ok", "revision": ",".join(sorted(current))})

@@ -16,6 +16,7 @@ from aphub.auth.keys import load_or_create_signing_key
 from aphub.auth.principal import RateLimiter
 from aphub.auth.routes import router as auth_router
 from aphub.auth.tokens import TokenService
+from aphub.children.routes import router as children_router
 from aphub.config import Settings, get_settings
 from aphub.db import Database, resolve_database_url
 from aphub.docs import mount_docs
@@ -26,6 +27,7 @@ from aphub.middleware import HubMiddleware
 from aphub.migrate import migrate
 from aphub.organisations.routes import router as organisations_router
 from aphub.problems import router as problems_router
+from aphub.sharing.policy import activate, load_policy
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +38,13 @@ DESCRIPTION = (
     "enforced by the hub. Errors are RFC 9457 problem documents; lists are cursor-paginated."
 )
 
-ROUTERS = (auth_router, health_router, problems_router, organisations_router)
+ROUTERS = (
+    auth_router,
+    health_router,
+    problems_router,
+    organisations_router,
+    children_router,
+)
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -76,6 +84,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
+    # An invalid sharing policy stops the hub here, before it serves a single request.
+    activate(load_policy(settings.sharing_policy))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

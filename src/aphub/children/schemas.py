@@ -1,0 +1,206 @@
+"""Child records: what integrations send, and the shape of what they get back.
+
+Responses are shaped by the sharing layer: every field below except `id`, `version`,
+`home_la_id`, `updated_at` and `access` is present only when the caller's categories
+allow it (absent, never null-filled).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from aphub.types import ULN, UPN, NHSNumber
+
+ShortText = Annotated[str, Field(min_length=1, max_length=100)]
+LongText = Annotated[str, Field(max_length=10_000)]
+
+
+class Sex(StrEnum):
+    female = "female"
+    male = "male"
+
+
+class YearGroup(StrEnum):
+    N1 = "N1"
+    N2 = "N2"
+    R = "R"
+    Y1 = "1"
+    Y2 = "2"
+    Y3 = "3"
+    Y4 = "4"
+    Y5 = "5"
+    Y6 = "6"
+    Y7 = "7"
+    Y8 = "8"
+    Y9 = "9"
+    Y10 = "10"
+    Y11 = "11"
+    Y12 = "12"
+    Y13 = "13"
+    Y14 = "14"
+
+
+class SenProvision(StrEnum):
+    none = "none"
+    sen_support = "sen_support"
+    ehcp = "ehcp"
+
+
+class PrimaryNeed(StrEnum):
+    """SEN primary need codes of the school census."""
+
+    SPLD = "SPLD"
+    MLD = "MLD"
+    SLD = "SLD"
+    PMLD = "PMLD"
+    SEMH = "SEMH"
+    SLCN = "SLCN"
+    HI = "HI"
+    VI = "VI"
+    MSI = "MSI"
+    PD = "PD"
+    ASD = "ASD"
+    OTH = "OTH"
+    NSA = "NSA"
+
+
+class EnrolmentStatus(StrEnum):
+    C = "C"
+    M = "M"
+    S = "S"
+
+
+class EnrolmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    school_id: uuid.UUID
+    status: EnrolmentStatus
+    start_date: date
+    end_date: date | None = None
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> EnrolmentIn:
+        if self.end_date is not None and self.end_date < self.start_date:
+            raise ValueError("end_date must not be before start_date")
+        return self
+
+
+class ChildStatusFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sen_provision: SenProvision | None = None
+    primary_need: PrimaryNeed | None = None
+    has_medical_needs: bool | None = None
+    looked_after: bool | None = None
+    looked_after_la_id: uuid.UUID | None = None
+    child_in_need: bool | None = None
+    child_protection_plan: bool | None = None
+    young_carer: bool | None = None
+    youth_justice: bool | None = None
+    free_school_meals: bool | None = None
+
+
+class ChildCreate(ChildStatusFields):
+    legal_first_name: ShortText
+    legal_last_name: ShortText
+    preferred_name: ShortText | None = None
+    date_of_birth: date
+    sex: Sex | None = None
+    year_group: YearGroup | None = None
+    upn: UPN | None = None
+    former_upns: Annotated[list[UPN], Field(max_length=20)] = []
+    uln: ULN | None = None
+    nhs_number: NHSNumber | None = None
+    home_la_id: uuid.UUID
+    enrolments: Annotated[list[EnrolmentIn], Field(max_length=20)] = []
+
+    @model_validator(mode="after")
+    def _plausible(self) -> ChildCreate:
+        today = date.today()
+        if self.date_of_birth > today:
+            raise ValueError("date_of_birth must not be in the future")
+        if (today - self.date_of_birth).days > 26 * 366:
+            raise ValueError("date_of_birth is more than 25 years ago: not a child of the hub")
+        return self
+
+
+class ChildUpdate(ChildStatusFields):
+    legal_first_name: ShortText | None = None
+    legal_last_name: ShortText | None = None
+    preferred_name: ShortText | None = None
+    date_of_birth: date | None = None
+    sex: Sex | None = None
+    year_group: YearGroup | None = None
+    upn: UPN | None = None
+    uln: ULN | None = None
+    nhs_number: NHSNumber | None = None
+
+
+class Enrolment(BaseModel):
+    id: uuid.UUID
+    school_id: uuid.UUID
+    status: EnrolmentStatus
+    start_date: date
+    end_date: date | None = None
+
+
+class Access(BaseModel):
+    rules: list[str] = Field(description="The sharing rules that let you see this child")
+    categories: list[str] = Field(description="The categories you may read")
+    policy_version: str
+
+
+class SectionView(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    version: int
+    updated_at: datetime | None = None
+
+
+class ChildView(BaseModel):
+    """A child as one caller may see it; fields outside its categories are absent."""
+
+    id: uuid.UUID
+    version: int
+    home_la_id: uuid.UUID
+    updated_at: datetime
+    legal_first_name: str | None = None
+    legal_last_name: str | None = None
+    preferred_name: str | None = None
+    date_of_birth: date | None = None
+    sex: Sex | None = None
+    year_group: YearGroup | None = None
+    upn: str | None = None
+    former_upns: list[str] | None = None
+    uln: str | None = None
+    nhs_number: str | None = None
+    enrolments: list[Enrolment] | None = None
+    sen_provision: SenProvision | None = None
+    free_school_meals: bool | None = None
+    primary_need: PrimaryNeed | None = None
+    has_medical_needs: bool | None = None
+    looked_after: bool | None = None
+    looked_after_la_id: uuid.UUID | None = None
+    child_in_need: bool | None = None
+    child_protection_plan: bool | None = None
+    young_carer: bool | None = None
+    youth_justice: bool | None = None
+    passport: dict[str, SectionView] | None = None
+    access: Access
+
+
+class ChildPage(BaseModel):
+    items: list[ChildView]
+    next_cursor: str | None = None
+
+
+class ChildConflict(BaseModel):
+    """409 body when the child is already recorded."""
+
+    existing_id: uuid.UUID | None = None
+    detail: str

@@ -1,0 +1,107 @@
+"""The SQL that reads children: relationship check, category decision inputs and the
+access-audit row travel in the one statement that fetches the data (one round trip).
+
+Statements are built once per organisation type and cached; asyncpg prepares them.
+Parameters: $1 organisation id, $2 client id, $3 surface, $4 action, $5 policy version,
+$6 categories by rule (jsonb); then the statement's own.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from aphub.sharing.policy import INVOLVEMENT_RULES
+from aphub.sharing.relationships import (
+    candidate_ids,
+    involvement_categories_expression,
+    rules_expression,
+    visible_condition,
+)
+
+ORG = "$1::uuid"
+CHILD_COLUMNS = (
+    "c.id, c.version, c.home_la_id, c.updated_at, c.created_at, c.legal_first_name, "
+    "c.legal_last_name, c.preferred_name, c.date_of_birth, c.sex, c.year_group, c.upn, "
+    "c.former_upns, c.uln, c.nhs_number, c.sen_provision, c.primary_need, "
+    "c.has_medical_needs, c.looked_after, c.looked_after_la_id, c.child_in_need, "
+    "c.child_protection_plan, c.young_carer, c.youth_justice, c.free_school_meals"
+)
+ENROLMENTS = (
+    "(SELECT coalesce(jsonb_agg(jsonb_build_object('id', e.id, 'school_id', e.school_id, "
+    "'status', e.status, 'start_date', e.start_date, 'end_date', e.end_date) "
+    "ORDER BY e.start_date, e.id), '[]'::jsonb) FROM enrolments e WHERE e.child_id = c.id)"
+)
+PASSPORT = (
+    "(SELECT coalesce(jsonb_object_agg(s.section, jsonb_build_object('version', s.version, "
+    "'content', s.content, 'updated_at', s.updated_at)), '{}'::jsonb) "
+    "FROM passport_sections s WHERE s.child_id = c.id)"
+)
+_INVOLVEMENT_RULES = ", ".join(f"'{r}'" for r in sorted(INVOLVEMENT_RULES))
+CATEGORIES = (
+    "ARRAY(SELECT DISTINCT cat FROM unnest(v.rules) r, "
+    "jsonb_array_elements_text($6::jsonb -> r) cat "
+    f"WHERE v.inv_categories IS NULL OR r NOT IN ({_INVOLVEMENT_RULES}) "
+    "OR cat = ANY(v.inv_categories) ORDER BY cat)"
+)
+AUDIT = (
+    "INSERT INTO access_log (id, organisation_id, client_id, child_id, action, surface, "
+    "outcome, rules, categories, policy_version) "
+    "SELECT gen_random_uuid(), $1::uuid, $2, v.id, $4, $3, "
+    "CASE WHEN cardinality(v.rules) > 0 THEN 'allowed' ELSE 'denied' END, v.rules, "
+    f"CASE WHEN cardinality(v.rules) > 0 THEN {CATEGORIES} ELSE ARRAY[]::text[] END, $5 "
+    "FROM v"
+)
+
+
+def _decorated(organisation_type: str, source: str) -> str:
+    return (
+        f"SELECT {CHILD_COLUMNS}, {rules_expression(organisation_type, ORG)} AS rules, "
+        f"{involvement_categories_expression(organisation_type, ORG)} AS inv_categories, "
+        f"{ENROLMENTS} AS enrolments, {PASSPORT} AS passport FROM {source}"
+    )
+
+
+@cache
+def read_one(organisation_type: str) -> str:
+    """One child by id ($7), audited as allowed or denied. No row: no such child."""
+    return (
+        f"WITH v AS ({_decorated(organisation_type, 'children c WHERE c.id = $7::uuid')}), "
+        f"a AS ({AUDIT}) SELECT * FROM v"
+    )
+
+
+@cache
+def read_page(organisation_type: str) -> str:
+    """The next page ($8 rows) after id $7 of children the caller may see, audited."""
+    ids = candidate_ids(organisation_type, ORG, "$7::uuid", "$8::int")
+    source = f"children c JOIN ({ids}) page ON page.id = c.id"
+    return (
+        f"WITH v AS ({_decorated(organisation_type, source)}), a AS ({AUDIT}) "
+        "SELECT * FROM v ORDER BY id"
+    )
+
+
+@cache
+def read_matching(organisation_type: str) -> str:
+    """Visible children matching an identifier: UPN (current or former) $7, NHS number $8."""
+    where = (
+        f"children c WHERE ((c.upn = $7 OR $7 = ANY(c.former_upns)) OR c.nhs_number = $8) "
+        f"AND {visible_condition(organisation_type, ORG)} ORDER BY c.id LIMIT 2"
+    )
+    return f"WITH v AS ({_decorated(organisation_type, where)}), a AS ({AUDIT}) SELECT * FROM v"
+
+
+@cache
+def visible_rules(organisation_type: str) -> str:
+    """Rules and involvement categories for child $2, without reading it (write checks)."""
+    return (
+        f"SELECT {rules_expression(organisation_type, '$1::uuid')} AS rules, "
+        f"{involvement_categories_expression(organisation_type, '$1::uuid')} AS inv_categories "
+        "FROM children c WHERE c.id = $2::uuid"
+    )
+
+
+@cache
+def visible_ids_condition(organisation_type: str, org: str) -> str:
+    """For other domains' queries: a condition on child row `c` that the caller sees it."""
+    return visible_condition(organisation_type, org)

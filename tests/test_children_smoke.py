@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+
+from aphub.db import Database
+from tests.factories import auth, make_org, token_for
+
+
+async def test_child_visible_to_home_la_and_school_not_provider(
+    client: httpx.AsyncClient, app: FastAPI, db: Database, superuser
+) -> None:
+    la = await make_org(db, "local_authority", la_code="801")
+    school = await make_org(db, "school", local_authority_id=la.id)
+    provider = await make_org(db, "provider")
+    body = {
+        "legal_first_name": "Amira",
+        "legal_last_name": "Khan",
+        "date_of_birth": "2012-03-04",
+        "upn": "H801200001001",
+        "home_la_id": str(la.id),
+        "enrolments": [{"school_id": str(school.id), "status": "C", "start_date": "2023-09-01"}],
+    }
+    r = await client.post("/v1/children", json=body, headers=auth(token_for(app, school)))
+    assert r.status_code == 201, r.text
+    child = r.json()
+    assert child["access"]["rules"] == ["school_on_roll"], child
+    assert "has_medical_needs" in child and "nhs_number" in child
+    cid = child["id"]
+    r = await client.get(f"/v1/children/{cid}", headers=auth(token_for(app, la)))
+    assert r.status_code == 200, r.text
+    assert r.json()["access"]["rules"] == ["la_home"]
+    r = await client.get(f"/v1/children/{cid}", headers=auth(token_for(app, provider)))
+    assert r.status_code == 404, r.text
+    r = await client.get("/v1/children", headers=auth(token_for(app, la)))
+    assert [c["id"] for c in r.json()["items"]] == [cid], r.text
+    r = await client.get("/v1/children", headers=auth(token_for(app, provider)))
+    assert r.json()["items"] == [], r.text
+    r = await client.get("/v1/children?upn=H801200001001", headers=auth(token_for(app, school)))
+    assert len(r.json()["items"]) == 1, r.text
+    r = await client.post("/v1/children", json=body, headers=auth(token_for(app, school)))
+    assert r.status_code == 409, r.text
+    assert r.json()["existing_id"] == cid
+    rows = await superuser.fetch(
+        "SELECT outcome, rules, categories, action FROM access_log ORDER BY at"
+    )
+    assert len(rows) == 5  # create, LA read, provider denied, LA list, UPN match
