@@ -45,3 +45,27 @@ async def test_child_visible_to_home_la_and_school_not_provider(
         "SELECT outcome, rules, categories, action FROM access_log ORDER BY at"
     )
     assert len(rows) == 5  # create, LA read, provider denied, LA list, UPN match
+
+
+async def test_graphql_child_matches_rest(
+    client: httpx.AsyncClient, app: FastAPI, db: Database
+) -> None:
+    la = await make_org(db, "local_authority", la_code="801")
+    school = await make_org(db, "school", local_authority_id=la.id)
+    body = {
+        "legal_first_name": "Amira",
+        "legal_last_name": "Khan",
+        "date_of_birth": "2012-03-04",
+        "home_la_id": str(la.id),
+        "enrolments": [{"school_id": str(school.id), "status": "C", "start_date": "2023-09-01"}],
+    }
+    headers = auth(token_for(app, school))
+    cid = (await client.post("/v1/children", json=body, headers=headers)).json()["id"]
+    query = "query($id: UUID!) { child(id: $id) { id legalFirstName hasMedicalNeeds nhsNumber access { rules categories } enrolments { status } } children { items { id } nextCursor } }"
+    r = await client.post(
+        "/graphql", json={"query": query, "variables": {"id": cid}}, headers=headers
+    )
+    data = r.json()
+    assert "errors" not in data, data
+    assert data["data"]["child"]["legalFirstName"] == "Amira"
+    assert data["data"]["children"]["items"] == [{"id": cid}]

@@ -6,6 +6,7 @@ There is one way to get a session: `UnitOfWork`. A request opens one, services
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -69,13 +70,83 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
     )
 
 
+class TaskLock:
+    """A lock the holding task may re-enter (AsyncSession's methods call one another)."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+        self._depth = 0
+
+    async def __aenter__(self) -> None:
+        task = asyncio.current_task()
+        if self._owner is task and task is not None:
+            self._depth += 1
+            return
+        await self._lock.acquire()
+        self._owner, self._depth = task, 1
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._owner = None
+            self._lock.release()
+
+
+class SerialSession(AsyncSession):
+    """A session whose statements never overlap: GraphQL resolves sibling fields (and
+    DataLoader batches) concurrently, but one transaction has one connection."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.hub_lock = TaskLock()
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        async with self.hub_lock:
+            return await super().execute(*args, **kwargs)
+
+    async def scalar(self, *args: Any, **kwargs: Any) -> Any:
+        async with self.hub_lock:
+            return await super().scalar(*args, **kwargs)
+
+    async def scalars(self, *args: Any, **kwargs: Any) -> Any:
+        async with self.hub_lock:
+            return await super().scalars(*args, **kwargs)
+
+    async def get(self, *args: Any, **kwargs: Any) -> Any:
+        async with self.hub_lock:
+            return await super().get(*args, **kwargs)
+
+    async def flush(self, *args: Any, **kwargs: Any) -> None:
+        async with self.hub_lock:
+            await super().flush(*args, **kwargs)
+
+    async def refresh(self, *args: Any, **kwargs: Any) -> None:
+        async with self.hub_lock:
+            await super().refresh(*args, **kwargs)
+
+    async def delete(self, *args: Any, **kwargs: Any) -> None:
+        async with self.hub_lock:
+            await super().delete(*args, **kwargs)
+
+    async def commit(self) -> None:
+        async with self.hub_lock:
+            await super().commit()
+
+    async def rollback(self) -> None:
+        async with self.hub_lock:
+            await super().rollback()
+
+
 class Database:
     """The engine and session factory for one process."""
 
     def __init__(self, url: str, settings: Settings) -> None:
         self.url = url
         self.engine = create_engine(url, settings)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, class_=SerialSession
+        )
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -114,6 +185,7 @@ class UnitOfWork:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.lock = session.hub_lock if isinstance(session, SerialSession) else TaskLock()
         self._before_commit: list[BeforeCommit] = []
         self.state: dict[str, Any] = {}
         self.failed = False
@@ -132,10 +204,22 @@ class UnitOfWork:
 
         Hot read paths execute prepared SQL on it and build JSON from the rows
         (see performance.md: the ORM round trip costs more than half the budget).
+        Hold `uow.lock` while using it.
         """
-        conn = await self.session.connection()
-        raw = await conn.get_raw_connection()
-        return raw.driver_connection
+        async with self.lock:
+            conn = await self.session.connection()
+            raw = await conn.get_raw_connection()
+            return raw.driver_connection
+
+    async def fetch(self, sql: str, *args: Any) -> list[Any]:
+        async with self.lock:
+            conn = await self.raw()
+            return list(await conn.fetch(sql, *args))
+
+    async def fetchrow(self, sql: str, *args: Any) -> Any:
+        async with self.lock:
+            conn = await self.raw()
+            return await conn.fetchrow(sql, *args)
 
     async def commit(self) -> None:
         if self.failed:

@@ -39,7 +39,7 @@ def child_response(child: dict[str, Any], status: int = 200) -> Response:
     return json_response(child, status, headers)
 
 
-def _after(cursor: str | None) -> uuid.UUID | None:
+def cursor_id(cursor: str | None) -> uuid.UUID | None:
     values = decode_cursor(cursor, 1)
     if not values:
         return None
@@ -64,7 +64,7 @@ async def list_children(
     cursor: Cursor = None,
 ) -> Response:
     rows, last = await service.list_children(
-        uow, principal, upn=upn, nhs_number=nhs_number, after=_after(cursor), limit=limit
+        uow, principal, upn=upn, nhs_number=nhs_number, after=cursor_id(cursor), limit=limit
     )
     return json_response(
         {"items": rows, "next_cursor": encode_cursor([str(last)]) if last else None}

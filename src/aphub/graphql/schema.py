@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import strawberry
+from cross_web import HTTPException
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from strawberry.extensions import (
@@ -19,14 +20,17 @@ from strawberry.extensions import (
 from strawberry.fastapi import GraphQLRouter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types.unset import UNSET
 
+from aphub.children.graphql import ChildQuery
 from aphub.config import Settings
 from aphub.docs import graphiql_html
+from aphub.errors import Problem
 from aphub.graphql.context import get_context
 from aphub.graphql.errors import ProblemErrors
 from aphub.organisations.graphql import OrganisationQuery
 
-QUERY_TYPES: tuple[type, ...] = (OrganisationQuery,)
+QUERY_TYPES: tuple[type, ...] = (OrganisationQuery, ChildQuery)
 MUTATION_TYPES: tuple[type, ...] = ()
 
 
@@ -52,7 +56,14 @@ def build_schema(settings: Settings) -> strawberry.Schema:
 
 
 class HubGraphQLRouter(GraphQLRouter[Any, None]):
-    """GraphiQL served from the hub's own assets (no CDN)."""
+    """GraphiQL served from the hub's own assets (no CDN); transport errors (a batch, a body
+    that is not JSON) as problem documents like every other error, not strawberry's text."""
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        try:
+            return await super().run(request, context=context, root_value=root_value)
+        except HTTPException as exc:
+            raise Problem(exc.reason, status=exc.status_code) from None
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(graphiql_html(request.url.path))

@@ -35,8 +35,7 @@ async def read_child(
     uow: UnitOfWork, principal: Principal, child_id: uuid.UUID, *, surface: str = "rest"
 ) -> dict[str, Any]:
     """The child shaped for the caller; 404 when hidden (the denial is audited)."""
-    conn = await uow.raw()
-    row = await conn.fetchrow(
+    row = await uow.fetchrow(
         statements.read_one(principal.organisation_type),
         *_audit_args(principal, surface, "read"),
         child_id,
@@ -55,8 +54,7 @@ async def read_children(
     surface: str = "rest",
 ) -> list[dict[str, Any]]:
     """The next page of children the caller may see, in id order; every one audited."""
-    conn = await uow.raw()
-    rows = await conn.fetch(
+    rows = await uow.fetch(
         statements.read_page(principal.organisation_type),
         *_audit_args(principal, surface, "list"),
         after or NIL,
@@ -74,8 +72,7 @@ async def read_matching(
     nhs_number: str | None,
     surface: str = "rest",
 ) -> list[dict[str, Any]]:
-    conn = await uow.raw()
-    rows = await conn.fetch(
+    rows = await uow.fetch(
         statements.read_matching(principal.organisation_type),
         *_audit_args(principal, surface, "match"),
         upn,
@@ -87,8 +84,7 @@ async def read_matching(
 
 async def decide(uow: UnitOfWork, principal: Principal, child_id: uuid.UUID) -> Decision:
     """The decision for a child the caller may see; 404 when it may not."""
-    conn = await uow.raw()
-    row = await conn.fetchrow(
+    row = await uow.fetchrow(
         statements.visible_rules(principal.organisation_type), principal.organisation_id, child_id
     )
     if row is None or not row["rules"]:
