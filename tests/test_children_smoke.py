@@ -25,7 +25,8 @@ async def test_child_visible_to_home_la_and_school_not_provider(
     assert r.status_code == 201, r.text
     child = r.json()
     assert child["access"]["rules"] == ["school_on_roll"], child
-    assert "has_medical_needs" in child and "nhs_number" in child
+    assert "has_medical_needs" in child
+    assert "nhs_number" in child
     cid = child["id"]
     r = await client.get(f"/v1/children/{cid}", headers=auth(token_for(app, la)))
     assert r.status_code == 200, r.text
@@ -61,7 +62,11 @@ async def test_graphql_child_matches_rest(
     }
     headers = auth(token_for(app, school))
     cid = (await client.post("/v1/children", json=body, headers=headers)).json()["id"]
-    query = "query($id: UUID!) { child(id: $id) { id legalFirstName hasMedicalNeeds nhsNumber access { rules categories } enrolments { status } } children { items { id } nextCursor } }"
+    query = (
+        "query($id: UUID!) { child(id: $id) { id legalFirstName hasMedicalNeeds nhsNumber "
+        "access { rules categories } enrolments { status } } "
+        "children { items { id } nextCursor } }"
+    )
     r = await client.post(
         "/graphql", json={"query": query, "variables": {"id": cid}}, headers=headers
     )

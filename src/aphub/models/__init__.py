@@ -13,21 +13,37 @@ from aphub.models.children import (
 from aphub.models.events import Event, EventChainHead
 from aphub.models.organisations import ApiClient, Organisation, OrganisationType
 from aphub.models.placements import IntendedOutcome, Placement
+from aphub.models.providers import (
+    ProviderConcern,
+    ProviderLocation,
+    ProviderOffer,
+    ProviderOfferLocation,
+    ProviderProfile,
+    ProviderQARecord,
+    ProviderQAStatusChange,
+)
 
 __all__ = [
     "AccessLog",
+    "ApiClient",
+    "Base",
     "Child",
     "Consent",
     "Enrolment",
-    "Involvement",
-    "PassportSection",
-    "PassportSectionVersion",
-    "IntendedOutcome",
-    "Placement",
-    "ApiClient",
-    "Base",
     "Event",
     "EventChainHead",
+    "IntendedOutcome",
+    "Involvement",
     "Organisation",
     "OrganisationType",
+    "PassportSection",
+    "PassportSectionVersion",
+    "Placement",
+    "ProviderConcern",
+    "ProviderLocation",
+    "ProviderOffer",
+    "ProviderOfferLocation",
+    "ProviderProfile",
+    "ProviderQARecord",
+    "ProviderQAStatusChange",
 ]
