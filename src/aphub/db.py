@@ -211,13 +211,20 @@ class UnitOfWork:
             raw = await conn.get_raw_connection()
             return raw.driver_connection
 
+    async def _flushed(self) -> None:
+        # raw reads see the session's pending changes, as an ORM query would (autoflush)
+        if self.session.new or self.session.dirty or self.session.deleted:
+            await self.session.flush()
+
     async def fetch(self, sql: str, *args: Any) -> list[Any]:
         async with self.lock:
+            await self._flushed()
             conn = await self.raw()
             return list(await conn.fetch(sql, *args))
 
     async def fetchrow(self, sql: str, *args: Any) -> Any:
         async with self.lock:
+            await self._flushed()
             conn = await self.raw()
             return await conn.fetchrow(sql, *args)
 

@@ -9,12 +9,16 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+# Set in the ASGI scope once an unhandled error is logged, so it is not logged twice.
+UNHANDLED_LOGGED = "aphub.unhandled_logged"
 PROBLEM_BASE = "/problems/"  # relative reference, resolved against the hub (RFC 9457 §3.1.1)
 
 _TITLES = {
@@ -158,6 +162,29 @@ def problem_response(problem: Problem, instance: str | None = None) -> Response:
     )
 
 
+def internal_error() -> Problem:
+    """What a client learns of an unexpected failure: that it happened, nothing more."""
+    return Problem("The hub could not complete the request; it has been logged.")
+
+
+# PostgreSQL data exceptions caused by what the client sent, not by the hub: text holding
+# NUL (which PostgreSQL cannot store), or characters the database encoding cannot represent.
+_INPUT_SQLSTATES = {"22021", "22P05"}
+
+
+def database_input_problem(exc: BaseException) -> Invalid | None:
+    """The 422 for a database error the request's own values caused, else None."""
+    if not isinstance(exc, DBAPIError):
+        return None
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if sqlstate not in _INPUT_SQLSTATES:
+        return None
+    return Invalid(
+        "The request holds text the hub cannot store (for example a NUL character)",
+        errors=[FieldError("body", "text must not contain NUL or unrepresentable characters")],
+    )
+
+
 def _field_path(loc: Sequence[Any]) -> str:
     parts = [str(p) for p in loc]
     if parts and parts[0] in {"body", "query", "path", "header", "cookie", "form"}:
@@ -169,6 +196,10 @@ def validation_problem(errors: Sequence[Mapping[str, Any]]) -> Invalid:
     fields = []
     for err in errors:
         message = str(err.get("msg", "invalid"))
+        if err.get("type") == "json_invalid":
+            # its location is an offset into the text, not a field
+            fields.append(FieldError("body", message))
+            continue
         # pydantic prefixes messages raised by our validators; the DfE wording stands alone
         message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
         fields.append(FieldError(_field_path(err.get("loc", ())), message))
@@ -176,9 +207,21 @@ def validation_problem(errors: Sequence[Mapping[str, Any]]) -> Invalid:
     return Invalid(f"The request is not valid: {summary}", errors=fields)
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Problem)
+        replay = getattr(exc, "replay", None)  # an idempotent retry answered from the store
+        if isinstance(replay, Response):
+            return replay
         return problem_response(exc, request.url.path)
 
     async def on_validation(request: Request, exc: Exception) -> Response:
@@ -190,17 +233,30 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "")
         if exc.status_code == 404 and detail == "Not Found":
             detail = "No such resource, or not visible to you"
-        problem = Problem(detail, status=exc.status_code, headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the first route matching the path; list every method
+            allowed = _allowed_methods(request)
+            headers["Allow"] = ", ".join(allowed)
+            detail = f"{request.method} is not accepted here; use {' or '.join(allowed)}"
+        problem = Problem(detail, status=exc.status_code, headers=headers)
+        return problem_response(problem, request.url.path)
+
+    async def on_database_error(request: Request, exc: Exception) -> Response:
+        problem = database_input_problem(exc)
+        if problem is None:
+            raise exc  # a fault of the hub's: answered as any unhandled error
         return problem_response(problem, request.url.path)
 
     async def on_unhandled(request: Request, exc: Exception) -> Response:
-        log.error("unhandled error", exc_info=exc)
-        problem = Problem("The hub could not complete the request; it has been logged.")
-        return problem_response(problem, request.url.path)
+        if not request.scope.get(UNHANDLED_LOGGED):  # HubMiddleware logged it, with its id
+            log.error("unhandled error", exc_info=exc)
+        return problem_response(internal_error(), request.url.path)
 
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(DBAPIError, on_database_error)
     app.add_exception_handler(Exception, on_unhandled)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,12 +21,13 @@ from aphub.children.routes import router as children_router
 from aphub.config import Settings, get_settings
 from aphub.db import Database, resolve_database_url
 from aphub.docs import mount_docs
-from aphub.errors import PROBLEM_JSON, install_error_handlers
+from aphub.errors import PROBLEM_JSON, install_error_handlers, problem_responses
 from aphub.graphql.schema import graphql_router
 from aphub.health import router as health_router
 from aphub.middleware import HubMiddleware
 from aphub.migrate import migrate
 from aphub.organisations.routes import router as organisations_router
+from aphub.placements.routes import router as placements_router
 from aphub.problems import router as problems_router
 from aphub.sharing.policy import activate, load_policy
 
@@ -44,6 +46,7 @@ ROUTERS = (
     problems_router,
     organisations_router,
     children_router,
+    placements_router,
 )
 
 
@@ -78,8 +81,53 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             },
         },
     }
+    _document_common_problems(schema)
     app.openapi_schema = schema
     return schema
+
+
+_BODY_METHODS = {"post", "put", "patch"}
+_METHODS = _BODY_METHODS | {"get", "delete", "head", "options", "trace"}
+_FASTAPI_VALIDATION_REF = "#/components/schemas/HTTPValidationError"
+
+
+def _common_problems(method: str, operation: dict[str, Any]) -> set[int]:
+    """What any operation shaped like this can answer, whoever wrote its route: the
+    middleware, the auth dependency and the validation layer apply to every one."""
+    statuses: set[int] = set()
+    parameters = operation.get("parameters", [])
+    if any(p.get("in") == "path" for p in parameters):
+        statuses.add(404)
+    if parameters or "requestBody" in operation:
+        statuses.add(422)
+    if "requestBody" in operation:
+        statuses.add(400)  # a body that cannot be read at all (not UTF-8, say)
+    if method in _BODY_METHODS:
+        statuses |= {413, 415}
+    for requirement in operation.get("security", []):
+        statuses |= {401, 429}
+        if any(requirement.values()):
+            statuses.add(403)
+    return statuses
+
+
+def _document_common_problems(schema: dict[str, Any]) -> None:
+    """Document the problem responses every operation can give, in place of FastAPI's
+    default 422 (whose body is not what the hub sends)."""
+    for item in schema.get("paths", {}).values():
+        for method, operation in item.items():
+            if method not in _METHODS:
+                continue
+            responses = operation.setdefault("responses", {})
+            for status in _common_problems(method, operation):
+                existing = responses.get(str(status))
+                if existing is None or _FASTAPI_VALIDATION_REF in json.dumps(existing):
+                    responses[str(status)] = problem_responses(status)[status]
+            operation["responses"] = dict(sorted(responses.items()))
+    if _FASTAPI_VALIDATION_REF not in json.dumps(schema):
+        schemas = schema.get("components", {}).get("schemas", {})
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:

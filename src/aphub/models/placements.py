@@ -108,3 +108,34 @@ class IntendedOutcome(Base):
     measure: Mapped[str] = mapped_column(Text, nullable=False)
     target_date: Mapped[date] = mapped_column(Date, nullable=False)
     created_at: Mapped[datetime] = created_at()
+
+
+class PlacementReview(Base):
+    """A review meeting: progress against each outcome, views, decision, actions."""
+
+    __tablename__ = "placement_reviews"
+    __table_args__ = (
+        CheckConstraint(
+            "decision IN ('continue', 'vary', 'extend', 'end', 'reintegrate')", name="decision"
+        ),
+        Index("ix_placement_reviews_placement_id_held_on", "placement_id", "held_on"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    placement_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("placements.id", ondelete="CASCADE"), nullable=False
+    )
+    scheduled_on: Mapped[date | None] = mapped_column(Date)
+    held_on: Mapped[date] = mapped_column(Date, nullable=False)
+    attendees: Mapped[list[str]] = mapped_column(ARRAY(String(32)), nullable=False)
+    progress: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False)
+    attendance_percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    child_views: Mapped[str | None] = mapped_column(Text)
+    family_views: Mapped[str | None] = mapped_column(Text)
+    decision: Mapped[str] = mapped_column(String(16), nullable=False)
+    actions: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False)
+    next_review_date: Mapped[date | None] = mapped_column(Date)
+    proposed_end_date: Mapped[date | None] = mapped_column(Date)
+    extension_applied: Mapped[bool] = mapped_column(nullable=False, server_default=text("false"))
+    recorded_by_id: Mapped[uuid.UUID | None] = _org_fk()
+    created_at: Mapped[datetime] = created_at()

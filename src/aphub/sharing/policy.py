@@ -107,7 +107,7 @@ class Decision:
         return category in self.read.categories
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity-hashed: statements are cached per policy
 class Policy:
     version: str
     rules: Mapping[str, Rule]

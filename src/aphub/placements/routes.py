@@ -1,0 +1,240 @@
+"""REST for placements. Reads return PostgreSQL-built JSON straight through; the
+schemas document the shape. Every POST takes an Idempotency-Key; actions honour If-Match."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Response
+from pydantic import BaseModel
+
+from aphub.auth.principal import Principal
+from aphub.children.routes import cursor_id
+from aphub.db import UnitOfWork
+from aphub.deps import UoW, principal_with
+from aphub.errors import NotFound, problem_responses
+from aphub.http import IfMatch, parse_if_match
+from aphub.idempotency import HubRoute
+from aphub.pagination import DEFAULT_LIMIT, Cursor, Limit, encode_cursor
+from aphub.placements import history as history_service
+from aphub.placements import lifecycle, repository, reviews, service
+from aphub.placements.schemas import (
+    EndAction,
+    ExtendAction,
+    OfferAction,
+    PlacementCreate,
+    PlacementStatus,
+    PlacementVary,
+    ProposeEndAction,
+    ReasonAction,
+    ReviewCreate,
+    StartAction,
+)
+from aphub.placements.views import HistoryEntry, PlacementPage, PlacementView, Review
+
+router = APIRouter(prefix="/v1/placements", tags=["placements"], route_class=HubRoute)
+Reader = Annotated[Principal, principal_with("placements:read")]
+Writer = Annotated[Principal, principal_with("placements:write")]
+
+ACTION_ERRORS = problem_responses(401, 403, 404, 409, 412, 413, 415, 422)
+
+
+async def placement_response(
+    uow: UnitOfWork, principal: Principal, placement_id: uuid.UUID, status: int = 200
+) -> Response:
+    body = await repository.read_json(uow, principal, placement_id)
+    if body is None:
+        raise NotFound("No such placement, or not visible to you")
+    version = orjson.loads(body)["version"]
+    headers = {"ETag": f'"{version}"'}
+    if status == 201:
+        headers["Location"] = f"/v1/placements/{placement_id}"
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+@router.get(
+    "",
+    summary="Placements you may see",
+    response_class=Response,
+    responses={200: {"model": PlacementPage}, **problem_responses(401, 403, 422, 429)},
+)
+async def list_placements(
+    uow: UoW,
+    principal: Reader,
+    status: PlacementStatus | None = None,
+    child_id: uuid.UUID | None = None,
+    provider_id: uuid.UUID | None = None,
+    commissioner_id: uuid.UUID | None = None,
+    updated_since: datetime | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Response:
+    filters: dict[str, Any] = {
+        "status": status.value if status else None,
+        "child_id": child_id,
+        "provider_id": provider_id,
+        "commissioner_id": commissioner_id,
+        "updated_since": updated_since,
+    }
+    bodies, last = await repository.read_page_json(
+        uow, principal, after=cursor_id(cursor), limit=limit, filters=filters
+    )
+    next_cursor = orjson.dumps(encode_cursor([str(last)]) if last else None)
+    payload = b'{"items":[' + ",".join(bodies).encode() + b'],"next_cursor":' + next_cursor + b"}"
+    return Response(payload, media_type="application/json")
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Request a placement (the commission)",
+    response_class=Response,
+    responses={
+        201: {"model": PlacementView},
+        **problem_responses(401, 403, 404, 409, 413, 415, 422),
+    },
+)
+async def request_placement(body: PlacementCreate, uow: UoW, principal: Writer) -> Response:
+    placement_id = await service.request(uow, principal, body)
+    return await placement_response(uow, principal, placement_id, 201)
+
+
+@router.get(
+    "/{placement_id}",
+    summary="A placement",
+    response_class=Response,
+    responses={200: {"model": PlacementView}, **problem_responses(401, 403, 404, 422)},
+)
+async def get_placement(placement_id: uuid.UUID, uow: UoW, principal: Reader) -> Response:
+    return await placement_response(uow, principal, placement_id)
+
+
+@router.patch(
+    "/{placement_id}",
+    summary="Vary the plan (hours, pattern, outcomes, exit strategy, reviews, funding)",
+    response_class=Response,
+    responses={200: {"model": PlacementView}, **ACTION_ERRORS},
+)
+async def vary_placement(
+    placement_id: uuid.UUID,
+    body: PlacementVary,
+    uow: UoW,
+    principal: Writer,
+    if_match: IfMatch = None,
+) -> Response:
+    await service.vary(uow, principal, placement_id, body, parse_if_match(if_match))
+    return await placement_response(uow, principal, placement_id)
+
+
+Action = Callable[[UnitOfWork, Principal, uuid.UUID, Any, int | None], Awaitable[None]]
+
+
+def _action(name: str, act: Action, body_type: type[BaseModel], summary: str) -> None:
+    async def endpoint(
+        placement_id: uuid.UUID,
+        body: BaseModel,
+        uow: UoW,
+        principal: Writer,
+        if_match: IfMatch = None,
+    ) -> Response:
+        await act(uow, principal, placement_id, body, parse_if_match(if_match))
+        return await placement_response(uow, principal, placement_id)
+
+    endpoint.__annotations__["body"] = body_type  # each action validates its own body
+    endpoint.__name__ = f"{name.replace('-', '_')}_placement"
+    router.add_api_route(
+        f"/{{placement_id}}/{name}",
+        endpoint,
+        methods=["POST"],
+        summary=summary,
+        response_class=Response,
+        responses={200: {"model": PlacementView}, **ACTION_ERRORS},
+        name=endpoint.__name__,
+    )
+
+
+_action("offer", lifecycle.offer, OfferAction, "Provider offers a place (requested → offered)")
+_action("decline", lifecycle.decline, ReasonAction, "Provider declines (requested → declined)")
+_action(
+    "start",
+    lifecycle.start,
+    StartAction,
+    "Provider starts the placement (offered → active), once every guard is met",
+)
+_action(
+    "extend",
+    lifecycle.extend,
+    ExtendAction,
+    "Commissioner extends, as a review decided (active, planned end moves)",
+)
+_action(
+    "end",
+    lifecycle.end,
+    EndAction,
+    "Commissioner ends with reason and destination (active → ended)",
+)
+_action(
+    "cancel",
+    lifecycle.cancel,
+    ReasonAction,
+    "Commissioner cancels (requested or offered → cancelled)",
+)
+_action(
+    "propose-end",
+    lifecycle.propose_end,
+    ProposeEndAction,
+    "Provider proposes an end to the commissioner (active)",
+)
+
+
+@router.get(
+    "/{placement_id}/history",
+    response_model=list[HistoryEntry],
+    summary="Every transition of the placement, with actor and time",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def placement_history(
+    placement_id: uuid.UUID, uow: UoW, principal: Reader
+) -> list[dict[str, Any]]:
+    return await history_service.history(uow, principal, placement_id)
+
+
+@router.get(
+    "/{placement_id}/reviews",
+    response_model=list[Review],
+    summary="Reviews of the placement",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def list_placement_reviews(
+    placement_id: uuid.UUID, uow: UoW, principal: Reader
+) -> list[dict[str, Any]]:
+    return await reviews.list_reviews(uow, principal, placement_id)
+
+
+@router.post(
+    "/{placement_id}/reviews",
+    status_code=201,
+    response_model=Review,
+    summary="Record a review (progress, views, decision, actions, next review)",
+    responses=ACTION_ERRORS,
+)
+async def record_placement_review(
+    placement_id: uuid.UUID,
+    body: ReviewCreate,
+    uow: UoW,
+    principal: Writer,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    review_id = await reviews.record_review(
+        uow, principal, placement_id, body, parse_if_match(if_match)
+    )
+    found = [
+        r
+        for r in await reviews.list_reviews(uow, principal, placement_id)
+        if r["id"] == str(review_id)
+    ]
+    return found[0]

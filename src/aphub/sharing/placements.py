@@ -1,0 +1,59 @@
+"""Which placements an organisation may see (sharing.md, category `placement`).
+
+A placement is visible when the caller has a relationship to the placement itself
+(its commissioner, its provider while the provider's access lasts, the child's home LA,
+the host LA of a current placement, an involved health or social care body) AND the
+sharing policy grants `placement` to a rule by which the caller sees the child.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from aphub.sharing.policy import Policy
+from aphub.sharing.relationships import CURRENT_PLACEMENT, INVOLVEMENT_CURRENT, TODAY, rules_for
+
+_PLACEMENT_RELATION: dict[str, str] = {
+    "local_authority": (
+        "(p.commissioner_id = {org} "
+        "OR EXISTS (SELECT 1 FROM children pc WHERE pc.id = p.child_id AND pc.home_la_id = {org}) "
+        f"OR (p.status IN {CURRENT_PLACEMENT} AND ("
+        "EXISTS (SELECT 1 FROM organisations prov WHERE prov.id = p.provider_id "
+        "AND prov.local_authority_id = {org}) "
+        "OR EXISTS (SELECT 1 FROM organisations comm WHERE comm.id = p.commissioner_id "
+        "AND comm.type = 'school' AND comm.local_authority_id = {org}))))"
+    ),
+    "school": "p.commissioner_id = {org}",
+    "trust": "p.commissioner_id = {org}",
+    "provider": (
+        "(p.provider_id = {org} AND (p.status IN ('requested', 'offered', 'active') "
+        f"OR (p.status = 'ended' AND p.actual_end_date >= {TODAY} - 90)))"
+    ),
+    "health": (
+        "EXISTS (SELECT 1 FROM involvements i WHERE i.child_id = p.child_id AND "
+        f"{INVOLVEMENT_CURRENT} AND 'placement' = ANY(i.categories))"
+    ),
+}
+_PLACEMENT_RELATION["social_care"] = _PLACEMENT_RELATION["health"]
+
+
+@cache
+def _visible(organisation_type: str, org: str, policy: Policy) -> str:
+    relation = _PLACEMENT_RELATION.get(organisation_type)
+    granting = [
+        r
+        for r in rules_for(organisation_type)
+        if r.name in policy.rules and "placement" in policy.rules[r.name].read.categories
+    ]
+    if relation is None or not granting:
+        return "false"
+    sees_child = " OR ".join(f"({r.applies.format(org=org)})" for r in granting)
+    return (
+        f"({relation.format(org=org)} AND EXISTS (SELECT 1 FROM children c "
+        f"WHERE c.id = p.child_id AND ({sees_child})))"
+    )
+
+
+def placement_visible(organisation_type: str, org: str, policy: Policy) -> str:
+    """A condition on placement row `p`: the caller may see it."""
+    return _visible(organisation_type, org, policy)
