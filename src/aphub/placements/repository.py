@@ -88,6 +88,17 @@ async def read_json(uow: UnitOfWork, principal: Principal, placement_id: uuid.UU
     return None if row is None else str(row["body"])
 
 
+_CHANGED_SQL = f"SELECT {BODY} AS body FROM {FROM} WHERE p.id = $1::uuid"
+
+
+async def read_json_after_change(uow: UnitOfWork, placement_id: uuid.UUID) -> str:
+    """The placement as its actor left it. Only for the response to a change the caller
+    was just authorised to make: declining or ending may end the caller's own access,
+    and the answer to the action must still show what it did."""
+    row = await uow.fetchrow(_CHANGED_SQL, placement_id)
+    return str(row["body"])
+
+
 async def is_visible(uow: UnitOfWork, principal: Principal, placement_id: uuid.UUID) -> bool:
     row = await uow.fetchrow(
         _visible_sql(principal.organisation_type, active_policy()),

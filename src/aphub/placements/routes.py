@@ -44,9 +44,17 @@ ACTION_ERRORS = problem_responses(401, 403, 404, 409, 412, 413, 415, 422)
 
 
 async def placement_response(
-    uow: UnitOfWork, principal: Principal, placement_id: uuid.UUID, status: int = 200
+    uow: UnitOfWork,
+    principal: Principal,
+    placement_id: uuid.UUID,
+    status: int = 200,
+    *,
+    changed: bool = False,
 ) -> Response:
-    body = await repository.read_json(uow, principal, placement_id)
+    if changed:
+        body: str | None = await repository.read_json_after_change(uow, placement_id)
+    else:
+        body = await repository.read_json(uow, principal, placement_id)
     if body is None:
         raise NotFound("No such placement, or not visible to you")
     version = orjson.loads(body)["version"]
@@ -100,7 +108,7 @@ async def list_placements(
 )
 async def request_placement(body: PlacementCreate, uow: UoW, principal: Writer) -> Response:
     placement_id = await service.request(uow, principal, body)
-    return await placement_response(uow, principal, placement_id, 201)
+    return await placement_response(uow, principal, placement_id, 201, changed=True)
 
 
 @router.get(
@@ -127,7 +135,7 @@ async def vary_placement(
     if_match: IfMatch = None,
 ) -> Response:
     await service.vary(uow, principal, placement_id, body, parse_if_match(if_match))
-    return await placement_response(uow, principal, placement_id)
+    return await placement_response(uow, principal, placement_id, changed=True)
 
 
 Action = Callable[[UnitOfWork, Principal, uuid.UUID, Any, int | None], Awaitable[None]]
@@ -142,7 +150,7 @@ def _action(name: str, act: Action, body_type: type[BaseModel], summary: str) ->
         if_match: IfMatch = None,
     ) -> Response:
         await act(uow, principal, placement_id, body, parse_if_match(if_match))
-        return await placement_response(uow, principal, placement_id)
+        return await placement_response(uow, principal, placement_id, changed=True)
 
     endpoint.__annotations__["body"] = body_type  # each action validates its own body
     endpoint.__name__ = f"{name.replace('-', '_')}_placement"

@@ -1,0 +1,133 @@
+"""What of an event a caller may receive (feed now, webhooks later): the same rules as a
+REST read of its subject, with the payload cut to the caller's categories."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql
+
+from aphub.auth.principal import Principal
+from aphub.models import ProviderConcern
+from aphub.sharing.fields import FIELD_CATEGORY
+from aphub.sharing.placements import placement_visible
+from aphub.sharing.policy import Decision, active_policy
+from aphub.sharing.relationships import (
+    involvement_categories_expression,
+    rules_expression,
+    visible_condition,
+)
+
+# A poll examines at most this many events, so a caller who sees few of many stays cheap;
+# the cursor still advances past everything examined.
+SCAN_LIMIT = 5000
+COLUMNS = (
+    "e.id, e.seq, e.type, e.occurred_at, e.actor_organisation_id, e.actor_client_id, "
+    "e.subject_type, e.subject_id, e.subject_version, e.child_id, e.data, e.hash"
+)
+WINDOW = (
+    "SELECT max(seq) FROM (SELECT seq FROM events WHERE seq > :after ORDER BY seq LIMIT :scan) w"
+)
+
+# The category an event's payload belongs to, by type prefix (longest match wins).
+EVENT_CATEGORY: dict[str, str] = {
+    "child.": "identity",
+    "child.enrolment": "education",
+    "passport.": "identity",  # refined per field below
+    "involvement.": "identity",
+    "consent.": "contacts",
+    "placement.": "placement",
+    "attendance.": "placement",
+}
+# Directory events hold no child data: every client that reads events receives them.
+PUBLIC_TYPES = (
+    "provider.updated",
+    "provider.qa_recorded",
+    "provider.qa_status_changed",
+    "provider.offer_changed",
+    "provider.location_changed",
+)
+
+
+def category_of(event_type: str) -> str | None:
+    best = None
+    for prefix, category in EVENT_CATEGORY.items():
+        if event_type.startswith(prefix) and (best is None or len(prefix) > len(best[0])):
+            best = (prefix, category)
+    return best[1] if best else None
+
+
+def redacted(event_type: str, data: dict[str, Any], decision: Decision) -> dict[str, Any] | None:
+    """The payload the caller may receive, or None when it may receive nothing of it."""
+    if event_type.startswith("passport."):
+        section = data.get("section")
+        fields = [f for f in data.get("fields", []) if f"{section}.{f}" in decision.read.fields]
+        if not fields:
+            return None
+        return {**data, "fields": fields}
+    if event_type == "child.updated":
+        fields = [
+            f
+            for f in data.get("fields", [])
+            if f in decision.read.fields or f not in FIELD_CATEGORY
+        ]
+        return {**data, "fields": fields} if fields else None
+    category = category_of(event_type)
+    if category is None or decision.can_read(category):
+        return data
+    return None
+
+
+def _visible_concern_ids(principal: Principal) -> str:
+    """The provider directory's own rule for concerns, rendered into the feed's SQL (the
+    only bound value is the caller's organisation id, a UUID)."""
+    from aphub.providers.quality import visible_concerns  # the directory owns that rule
+
+    query = select(ProviderConcern.id).where(visible_concerns(principal))
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    compiled = query.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+    return str(compiled)
+
+
+def _conditions(principal: Principal) -> str:
+    org_type = principal.organisation_type
+    org = ":org"
+    child = (
+        "e.child_id IS NOT NULL AND EXISTS (SELECT 1 FROM children c WHERE c.id = e.child_id "
+        f"AND {visible_condition(org_type, org)}) AND (e.subject_type <> 'placement' OR "
+        "EXISTS (SELECT 1 FROM placements p WHERE p.id = e.subject_id AND "
+        f"{placement_visible(org_type, org, active_policy())}))"
+    )
+    public = ", ".join(f"'{t}'" for t in PUBLIC_TYPES)
+    concern = (
+        "e.type = 'provider.concern_raised' AND (e.data->>'concern_id')::uuid IN "
+        f"({_visible_concern_ids(principal)})"
+    )
+    return f"(({child}) OR (e.child_id IS NULL AND e.type IN ({public})) OR ({concern}))"
+
+
+def feed_sql(principal: Principal) -> tuple[str, str]:
+    """The feed statement for the caller (params :org, :after, :limit, :scan) and the
+    statement giving the last sequence number a poll examined."""
+    columns = COLUMNS
+    window = WINDOW
+    if principal.organisation_type == "operator":
+        # support sees metadata of everything, never payloads or which child
+        sql = (
+            f"SELECT {columns}, NULL AS rules, NULL AS inv FROM events e "
+            "WHERE e.seq > :after ORDER BY e.seq LIMIT :limit"
+        )
+    else:
+        decision_columns = (
+            f"(SELECT {rules_expression(principal.organisation_type, ':org')} FROM children c "
+            "WHERE c.id = e.child_id) AS rules, (SELECT "
+            f"{involvement_categories_expression(principal.organisation_type, ':org')} "
+            "FROM children c WHERE c.id = e.child_id) AS inv"
+        )
+        sql = (
+            f"SELECT {columns}, {decision_columns} FROM events e WHERE e.seq > :after "
+            f"AND e.seq <= coalesce(({window}), :after) AND {_conditions(principal)} "
+            "ORDER BY e.seq LIMIT :limit"
+        )
+    return sql, window
