@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncpg
 import httpx
 from fastapi import FastAPI
 
@@ -74,3 +75,33 @@ async def test_graphql_child_matches_rest(
     assert "errors" not in data, data
     assert data["data"]["child"]["legalFirstName"] == "Amira"
     assert data["data"]["children"]["items"] == [{"id": cid}]
+
+
+async def test_denied_read_is_audited_even_when_the_request_rolls_back(
+    client: httpx.AsyncClient, app: FastAPI, db: Database, superuser: asyncpg.Connection
+) -> None:
+    la = await make_org(db, "local_authority", la_code="801")
+    school = await make_org(db, "school", local_authority_id=la.id)
+    provider = await make_org(db, "provider")
+    body = {
+        "legal_first_name": "Sam",
+        "legal_last_name": "Okafor",
+        "date_of_birth": "2011-01-02",
+        "home_la_id": str(la.id),
+        "enrolments": [{"school_id": str(school.id), "status": "C", "start_date": "2023-09-01"}],
+    }
+    cid = (
+        await client.post("/v1/children", json=body, headers=auth(token_for(app, school)))
+    ).json()["id"]
+    # the organisations field opens the transaction first; the hidden child then fails the request
+    query = "query($id: UUID!) { organisations { items { id } } child(id: $id) { id } }"
+    r = await client.post(
+        "/graphql",
+        json={"query": query, "variables": {"id": cid}},
+        headers=auth(token_for(app, provider)),
+    )
+    assert r.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    rows = await superuser.fetch(
+        "SELECT outcome FROM access_log WHERE organisation_id = $1", provider.id
+    )
+    assert [r["outcome"] for r in rows] == ["denied"]

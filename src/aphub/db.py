@@ -160,6 +160,7 @@ class Database:
                 await uow.commit()
             except BaseException:
                 await session.rollback()
+                await uow.run_after_rollback()
                 raise
 
     async def ping(self) -> bool:
@@ -189,6 +190,7 @@ class UnitOfWork:
         self._before_commit: list[BeforeCommit] = []
         self.state: dict[str, Any] = {}
         self.failed = False
+        self._after_rollback: list[tuple[str, tuple[Any, ...]]] = []
 
     def fail(self) -> None:
         """Roll back instead of committing when the caller finishes (a GraphQL request
@@ -228,10 +230,32 @@ class UnitOfWork:
             conn = await self.raw()
             return await conn.fetchrow(sql, *args)
 
+    def after_rollback(self, sql: str, *args: Any) -> None:
+        """A statement that must hold even if this transaction rolls back (a denied read is
+        audited whether or not the request that attempted it succeeds)."""
+        self._after_rollback.append((sql, args))
+
+    async def in_transaction(self) -> bool:
+        async with self.lock:
+            conn = await self.raw()
+            return bool(conn.is_in_transaction())
+
+    async def run_after_rollback(self) -> None:
+        pending, self._after_rollback = self._after_rollback, []
+        if not pending:
+            return
+        engine = self.session.bind
+        async with engine.connect() as conn:  # type: ignore[union-attr]
+            raw: Any = (await conn.get_raw_connection()).driver_connection
+            for sql, args in pending:
+                await raw.execute(sql, *args)  # autocommit: outside any transaction
+
     async def commit(self) -> None:
         if self.failed:
             await self.session.rollback()
+            await self.run_after_rollback()
             return
+        self._after_rollback.clear()  # committed with the transaction itself
         for hook in list(self._before_commit):
             await hook(self)
         await self.session.commit()

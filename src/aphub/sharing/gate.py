@@ -41,8 +41,50 @@ async def read_child(
         child_id,
     )
     if row is None or not row["rules"]:
+        if row is not None:
+            await _keep_denial(uow, principal, child_id, surface, "read")
         raise NotFound("No such child, or not visible to you")
     return shape_child(row, decision_for(row, active_policy()))
+
+
+async def _keep_denial(
+    uow: UnitOfWork, principal: Principal, child_id: uuid.UUID, surface: str, action: str
+) -> None:
+    """The denied row was written by the read statement; if that ran inside a transaction
+    which the failed request will roll back, write it again afterwards."""
+    if await uow.in_transaction():
+        uow.after_rollback(
+            statements.RECORD_ACCESS,
+            principal.organisation_id,
+            principal.client_id,
+            child_id,
+            action,
+            surface,
+            "denied",
+            [],
+            [],
+            active_policy().version,
+        )
+
+
+async def read_children_by_ids(
+    uow: UnitOfWork,
+    principal: Principal,
+    child_ids: list[uuid.UUID],
+    *,
+    surface: str = "rest",
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """The children among `child_ids` the caller may see, shaped, by id; one statement,
+    every id audited as allowed or denied. A hidden or unknown child is simply absent."""
+    if not child_ids:
+        return {}
+    rows = await uow.fetch(
+        statements.read_many(principal.organisation_type),
+        *_audit_args(principal, surface, "read"),
+        sorted(set(child_ids)),
+    )
+    policy = active_policy()
+    return {row["id"]: shape_child(row, decision_for(row, policy)) for row in rows if row["rules"]}
 
 
 async def read_children(
@@ -72,24 +114,83 @@ async def read_matching(
     nhs_number: str | None,
     surface: str = "rest",
 ) -> list[dict[str, Any]]:
+    policy = active_policy()
     rows = await uow.fetch(
         statements.read_matching(principal.organisation_type),
         *_audit_args(principal, surface, "match"),
         upn,
         nhs_number,
+        *(policy.rules_reading(field) for field in ("upn", "former_upns", "nhs_number")),
     )
-    policy = active_policy()
     return [shape_child(row, decision_for(row, policy)) for row in rows]
+
+
+async def decision_or_none(
+    uow: UnitOfWork, principal: Principal, child_id: uuid.UUID
+) -> Decision | None:
+    """None when there is no such child; a decision allowing nothing when it is hidden."""
+    row = await uow.fetchrow(
+        statements.visible_rules(principal.organisation_type), principal.organisation_id, child_id
+    )
+    if row is None:
+        return None
+    return active_policy().decide(row["rules"] or (), row["inv_categories"])
 
 
 async def decide(uow: UnitOfWork, principal: Principal, child_id: uuid.UUID) -> Decision:
     """The decision for a child the caller may see; 404 when it may not."""
+    decision = await decision_or_none(uow, principal, child_id)
+    if decision is None or not decision.allowed:
+        raise NotFound("No such child, or not visible to you")
+    return decision
+
+
+async def decide_audited(
+    uow: UnitOfWork,
+    principal: Principal,
+    child_id: uuid.UUID,
+    *,
+    action: str,
+    surface: str = "rest",
+) -> Decision:
+    """`decide` for a read of the child's data beside its record (passport history,
+    involvements, consents): audited like `read_child`, allowed or denied, in the same
+    statement. 404 when hidden."""
     row = await uow.fetchrow(
-        statements.visible_rules(principal.organisation_type), principal.organisation_id, child_id
+        statements.audited_rules(principal.organisation_type),
+        *_audit_args(principal, surface, action),
+        child_id,
     )
     if row is None or not row["rules"]:
         raise NotFound("No such child, or not visible to you")
     return active_policy().decide(row["rules"], row["inv_categories"])
+
+
+async def record_access(
+    uow: UnitOfWork,
+    principal: Principal,
+    child_id: uuid.UUID,
+    *,
+    action: str,
+    surface: str,
+    outcome: str,
+    rules: tuple[str, ...] | list[str] = (),
+    categories: list[str] | None = None,
+) -> None:
+    """An audit row for an access whose outcome the caller decided (the controller's
+    access-log listing and subject access export, and refusals of them)."""
+    await uow.fetchrow(
+        statements.RECORD_ACCESS,
+        principal.organisation_id,
+        principal.client_id,
+        child_id,
+        action,
+        surface,
+        outcome,
+        list(rules),
+        categories or [],
+        active_policy().version,
+    )
 
 
 def require_write(decision: Decision, field_ids: list[str]) -> None:

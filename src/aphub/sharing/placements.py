@@ -27,7 +27,7 @@ _PLACEMENT_RELATION: dict[str, str] = {
     "trust": "p.commissioner_id = {org}",
     "provider": (
         "(p.provider_id = {org} AND (p.status IN ('requested', 'offered', 'active') "
-        f"OR (p.status = 'ended' AND p.actual_end_date >= {TODAY} - 90)))"
+        f"OR (p.status = 'ended' AND p.actual_end_date > {TODAY} - 90)))"
     ),
     "health": (
         "EXISTS (SELECT 1 FROM involvements i WHERE i.child_id = p.child_id AND "

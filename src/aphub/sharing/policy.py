@@ -142,6 +142,10 @@ class Policy:
     def categories_by_rule(self) -> dict[str, list[str]]:
         return {name: sorted(rule.read.categories) for name, rule in self.rules.items()}
 
+    def rules_reading(self, field: str) -> list[str]:
+        """The rules whose read grant includes the field (before involvement narrowing)."""
+        return sorted(name for name, rule in self.rules.items() if field in rule.read.fields)
+
 
 def parse_policy(document: Mapping[str, Any], source: str) -> Policy:
     version = document.get("version")

@@ -17,14 +17,14 @@ from aphub.sharing.policy import INVOLVEMENT_RULES, RULE_ORGANISATION_TYPE
 TODAY = "(now() AT TIME ZONE 'Europe/London')::date"
 CURRENT_PLACEMENT = "('requested', 'offered', 'active')"
 ON_ROLL = f"e.start_date <= {TODAY} AND (e.end_date IS NULL OR e.end_date >= {TODAY})"
-LEFT_ROLL = f"e.end_date < {TODAY} AND e.end_date >= {TODAY} - interval '12 months'"
+LEFT_ROLL = f"e.end_date < {TODAY} AND e.end_date > {TODAY} - interval '12 months'"
 INVOLVEMENT_CURRENT = (
     f"i.organisation_id = {{org}} AND i.start_date <= {TODAY} "
     f"AND (i.end_date IS NULL OR i.end_date >= {TODAY})"
 )
 PROVIDER_PLACEMENT = (
     "p.provider_id = {org} AND (p.status IN ('offered', 'active') OR "
-    f"(p.status = 'ended' AND p.actual_end_date >= {TODAY} - 90))"
+    f"(p.status = 'ended' AND p.actual_end_date > {TODAY} - 90))"
 )
 HOST_PLACEMENT = (
     "FROM placements p JOIN organisations prov ON prov.id = p.provider_id "
@@ -150,11 +150,14 @@ def visible_condition(organisation_type: str, org: str) -> str:
 
 
 def involvement_categories_expression(organisation_type: str, org: str) -> str:
-    """The categories the caller's current involvements with child `c` allow (or NULL)."""
+    """The categories the caller's current involvements with child `c` allow (NULL: the
+    caller's type has no involvement rules). An involvement recording no categories allows
+    none: never NULL for an involvement type, which would mean "not narrowed"."""
     if not any(r.name in INVOLVEMENT_RULES for r in rules_for(organisation_type)):
         return "NULL::text[]"
     return (
-        "(SELECT array_agg(DISTINCT cat) FROM involvements i, unnest(i.categories) cat "
+        "(SELECT coalesce(array_agg(DISTINCT cat), ARRAY[]::text[]) "
+        "FROM involvements i, unnest(i.categories) cat "
         f"WHERE i.child_id = c.id AND {INVOLVEMENT_CURRENT.format(org=org)})"
     )
 

@@ -71,6 +71,14 @@ def read_one(organisation_type: str) -> str:
 
 
 @cache
+def read_many(organisation_type: str) -> str:
+    """Children by id (the uuid[] $7), each audited as allowed or denied (a batch of
+    `read_one`: GraphQL resolves the children of a page of placements in one statement)."""
+    where = "children c WHERE c.id = ANY($7::uuid[])"
+    return f"WITH v AS ({_decorated(organisation_type, where)}), a AS ({AUDIT}) SELECT * FROM v"
+
+
+@cache
 def read_page(organisation_type: str) -> str:
     """The next page ($8 rows) after id $7 of children the caller may see, audited."""
     ids = candidate_ids(organisation_type, ORG, "$7::uuid", "$8::int")
@@ -81,14 +89,58 @@ def read_page(organisation_type: str) -> str:
     )
 
 
+def _reads_identifier(rules_param: str) -> str:
+    """A condition on decorated row `m`: one of its rules reads the identifier, which
+    `rules_param` lists the rules for (an involvement only if it records identity)."""
+    return (
+        f"EXISTS (SELECT 1 FROM unnest(m.rules) r WHERE r = ANY({rules_param}::text[]) AND "
+        f"(m.inv_categories IS NULL OR r NOT IN ({_INVOLVEMENT_RULES}) "
+        "OR 'identity' = ANY(m.inv_categories)))"
+    )
+
+
 @cache
 def read_matching(organisation_type: str) -> str:
-    """Visible children matching an identifier: UPN (current or former) $7, NHS number $8."""
+    """Visible children matching an identifier: UPN (current or former) $7, NHS number $8.
+
+    A child matches only on an identifier the caller may read ($9, $10, $11: the rules
+    reading `upn`, `former_upns`, `nhs_number`), or a search would confirm an identifier
+    the sharing rules keep from it (a provider asked to take a child sees no UPN).
+    """
     where = (
         f"children c WHERE ((c.upn = $7 OR $7 = ANY(c.former_upns)) OR c.nhs_number = $8) "
-        f"AND {visible_condition(organisation_type, ORG)} ORDER BY c.id LIMIT 2"
+        f"AND {visible_condition(organisation_type, ORG)}"
     )
-    return f"WITH v AS ({_decorated(organisation_type, where)}), a AS ({AUDIT}) SELECT * FROM v"
+    readable = (
+        f"(m.upn = $7 AND {_reads_identifier('$9')}) "
+        f"OR ($7 = ANY(m.former_upns) AND {_reads_identifier('$10')}) "
+        f"OR (m.nhs_number = $8 AND {_reads_identifier('$11')})"
+    )
+    return (
+        f"WITH m AS ({_decorated(organisation_type, where)}), "
+        f"v AS (SELECT * FROM m WHERE {readable} ORDER BY m.id LIMIT 2), "
+        f"a AS ({AUDIT}) SELECT * FROM v"
+    )
+
+
+@cache
+def audited_rules(organisation_type: str) -> str:
+    """Rules and involvement categories for child $7, audited as action $4: for reads of a
+    child's data beside its record (passport history, involvements, consents)."""
+    decorated = (
+        f"SELECT c.id, {rules_expression(organisation_type, ORG)} AS rules, "
+        f"{involvement_categories_expression(organisation_type, ORG)} AS inv_categories "
+        "FROM children c WHERE c.id = $7::uuid"
+    )
+    return f"WITH v AS ({decorated}), a AS ({AUDIT}) SELECT rules, inv_categories FROM v"
+
+
+# An audit row whose outcome and categories the caller decided (access log, export).
+RECORD_ACCESS = (
+    "INSERT INTO access_log (id, organisation_id, client_id, child_id, action, surface, "
+    "outcome, rules, categories, policy_version) "
+    "VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7, $8, $9)"
+)
 
 
 @cache
