@@ -64,6 +64,7 @@ def settings(data_dir: Path, database_url: str) -> Settings:
         data_dir=data_dir,
         rate_limit_per_minute=0,
         migrate_on_start=False,
+        jobs=False,
     )
 
 
@@ -97,10 +98,12 @@ async def superuser(superuser_dsn: str, database_url: str) -> AsyncIterator[asyn
 async def clean_db(superuser: asyncpg.Connection) -> AsyncIterator[None]:
     """Any test that touches the database depends on this (via `client` or `db`)."""
     yield
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-    # replica mode skips triggers, including the event log's refusal of TRUNCATE
+    # DELETE of a few rows costs milliseconds where TRUNCATE of every table costs a third
+    # of a second; replica mode skips triggers (foreign keys, and the event log's refusal
+    # to delete), so the order of tables does not matter.
+    deletes = "; ".join(f"DELETE FROM {t.name}" for t in Base.metadata.sorted_tables)
     await superuser.execute(
-        f"SET session_replication_role = replica; TRUNCATE {tables}; "
+        f"SET session_replication_role = replica; {deletes}; "
         "SET session_replication_role = DEFAULT; "
         f"INSERT INTO event_chain_head (id, seq, hash) VALUES (1, 0, '{GENESIS_HASH}')"
     )

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from aphub.auth.scopes import DEFAULT_SCOPES
 from aphub.db import Database
+from aphub.identifiers import LA_CODES
 from aphub.models import Organisation
 
 _serial = itertools.count(1)
@@ -31,32 +32,10 @@ async def make_org(database: Database, type: str = "school", **values: Any) -> O
     return organisation
 
 
-_la_codes = iter(
-    [
-        "202",
-        "203",
-        "204",
-        "205",
-        "206",
-        "207",
-        "208",
-        "209",
-        "210",
-        "211",
-        "212",
-        "213",
-        "301",
-        "302",
-        "303",
-        "304",
-        "305",
-        "306",
-        "307",
-        "308",
-        "309",
-        "310",
-    ]
-)
+# Codes for the LA areas of schools made without one: taken from the end of the reference
+# list (tests name the London and Bristol codes explicitly), cycling, so a long session
+# never runs out; each test starts from empty tables, so reuse across tests is safe.
+_la_codes = itertools.cycle(sorted((c for c in LA_CODES if c >= "850"), reverse=True))
 
 
 def _free_la() -> str:

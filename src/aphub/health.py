@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from aphub.db import Database
+from aphub.errors import Problem, problem_response, problem_responses
 from aphub.migrate import current_revisions, head_revisions
 
 router = APIRouter(tags=["ops"])
@@ -19,21 +20,25 @@ async def healthz() -> dict[str, str]:
 @router.get(
     "/readyz",
     summary="The database is reachable and migrated to the code's revision",
-    responses={503: {"description": "Not ready"}},
+    responses=problem_responses(503),
 )
-async def readyz(request: Request) -> JSONResponse:
+async def readyz(request: Request) -> Response:
     database: Database = request.app.state.db
     if not await database.ping():
-        return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
+        return _unavailable("The database is unreachable", database="unreachable")
     current, heads = await current_revisions(database.engine), head_revisions()
+    revision, expected = ", ".join(sorted(current)), ", ".join(sorted(heads))
     if current != heads:
-        return JSONResponse(
-            {
-                "status": "unavailable",
-                "database": "not migrated",
-                "revision": ",".join(sorted(current)),
-                "expected": ",".join(sorted(heads)),
-            },
-            503,
+        return _unavailable(
+            f"The database is at revision {revision or 'none'}, not {expected}: "
+            "run `aphub migrate`",
+            database="not migrated",
+            revision=revision,
+            expected=expected,
         )
-    return JSONResponse({"status": "ok", "revision": ",".join(sorted(current))})
+    return JSONResponse({"status": "ok", "revision": revision})
+
+
+def _unavailable(detail: str, **extra: str) -> Response:
+    # a problem document like every other error; `database` says which check failed
+    return problem_response(Problem(detail, status=503, extra=extra), "/readyz")

@@ -18,7 +18,7 @@ def parse_if_match(value: str | None) -> int | None:
     if value is None or value.strip() == "*":
         return None
     tag = value.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
+    if not (tag.isascii() and tag.isdigit()):  # "²".isdigit() is true, int("²") fails
         raise Invalid.field("If-Match", 'If-Match must be an ETag this hub issued, like "3"')
     return int(tag)
 

@@ -10,10 +10,18 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from aphub.errors import PayloadTooLarge, Problem, UnsupportedMediaType, problem_response
+from aphub.errors import (
+    UNHANDLED_LOGGED,
+    PayloadTooLarge,
+    Problem,
+    UnsupportedMediaType,
+    internal_error,
+    problem_response,
+)
 from aphub.logs import request_id_var
 
 log = logging.getLogger("aphub.access")
+errors_log = logging.getLogger("aphub.errors")
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _BODY_METHODS = {b"POST", b"PUT", b"PATCH"}
@@ -44,9 +52,16 @@ def accepted_media_types(path: str) -> tuple[str, ...]:
 class HubMiddleware:
     """Request id, access log, body size limit and media-type check in one pass."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, path_limits: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # exact paths with a limit of their own (bulk attendance returns: 8 MiB)
+        self.path_limits = dict(path_limits or {})
+
+    def _limit(self, scope: Scope) -> int:
+        return self.path_limits.get(scope["path"], self.max_body_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -61,6 +76,7 @@ class HubMiddleware:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
+                status_holder["started"] = True
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
                 message = {**message, "headers": headers}
@@ -73,13 +89,22 @@ class HubMiddleware:
                 return
             if scope["method"].encode() in _BODY_METHODS and not _header(scope, b"content-length"):
                 # A chunked body has no declared length: read it whole, within the limit.
-                body = await self._read_limited(receive)
+                body = await self._read_limited(receive, self._limit(scope))
                 if body is None:
-                    too_large = problem_response(self._too_large(), scope["path"])
+                    too_large = problem_response(self._too_large(scope), scope["path"])
                     await too_large(scope, receive, send_with_id)
                     return
                 receive = _replay(body, receive)
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Answered here, inside the request's context, so the 500 carries X-Request-ID
+            # and the log entry the request id points at exists. Re-raised for the server.
+            errors_log.error("unhandled error", exc_info=True)
+            scope[UNHANDLED_LOGGED] = True
+            if not status_holder.get("started"):
+                failed = problem_response(internal_error(), scope["path"])
+                await failed(scope, receive, send_with_id)
+            raise
         finally:
             log.info(
                 "request",
@@ -93,15 +118,20 @@ class HubMiddleware:
             )
             request_id_var.reset(token)
 
-    def _too_large(self) -> Problem:
-        return PayloadTooLarge(f"Request bodies are limited to {self.max_body_bytes} bytes")
+    def _too_large(self, scope: Scope) -> Problem:
+        return PayloadTooLarge(f"Request bodies are limited to {self._limit(scope)} bytes")
 
     def _refuse_body(self, scope: Scope) -> Problem | None:
         if scope["method"].encode() not in _BODY_METHODS:
             return None
         length = _header(scope, b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
-            return self._too_large()
+        if (
+            length is not None
+            and length.isascii()
+            and length.isdigit()
+            and int(length) > self._limit(scope)
+        ):
+            return self._too_large(scope)
         if length == "0":
             return None
         content_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
@@ -115,7 +145,7 @@ class HubMiddleware:
             )
         return None
 
-    async def _read_limited(self, receive: Receive) -> bytes | None:
+    async def _read_limited(self, receive: Receive, limit: int) -> bytes | None:
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -124,7 +154,7 @@ class HubMiddleware:
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body_bytes:
+            if size > limit:
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
 from aphub import identifiers
 
@@ -32,3 +33,20 @@ Postcode = Annotated[
     ),
 ]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+_ISO_8601 = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
+
+
+def _iso_8601_only(value: object) -> object:
+    # pydantic would read a number ("0.5") as Unix time; the API speaks ISO 8601 only
+    if isinstance(value, str | int | float) and not (
+        isinstance(value, str) and _ISO_8601.match(value)
+    ):
+        raise ValueError("must be an ISO 8601 date and time with offset, like 2026-09-01T08:30:00Z")
+    return value
+
+
+Timestamp = Annotated[
+    AwareDatetime, BeforeValidator(_iso_8601_only), Field(examples=["2026-09-01T08:30:00Z"])
+]

@@ -11,7 +11,7 @@ from graphql.error import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult
 
-from aphub.errors import Problem
+from aphub.errors import Problem, database_input_problem
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,7 @@ def _coded(error: GraphQLError) -> GraphQLError:
     if original is None:
         # parse and validation errors (limits included) already say what is wrong
         return error
+    original = database_input_problem(original) or original
     if isinstance(original, Problem):
         extensions: dict[str, Any] = {
             "code": _CODES.get(original.status, "INTERNAL_SERVER_ERROR"),

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -22,6 +21,7 @@ from aphub.organisations.schemas import (
     OrganisationUpdate,
 )
 from aphub.pagination import DEFAULT_LIMIT, Cursor, Limit
+from aphub.types import Timestamp
 
 router = APIRouter(prefix="/v1/organisations", tags=["organisations"])
 Admin = Annotated[object, principal_with("organisations:admin")]
@@ -43,7 +43,9 @@ async def list_organisations(
     urn: Annotated[str | None, Query(max_length=6)] = None,
     ukprn: Annotated[str | None, Query(max_length=8)] = None,
     name: Annotated[str | None, Query(max_length=200, description="Part of the name")] = None,
-    updated_since: datetime | None = None,
+    updated_since: Annotated[
+        Timestamp | None, Query(description="Only organisations changed at or after this time")
+    ] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> OrganisationPage:
