@@ -29,9 +29,14 @@ class Area:
 
 
 async def make_area(
-    app: FastAPI, db: Database, *, registration: str = "unregistered", qa: str = "approved"
+    app: FastAPI,
+    db: Database,
+    *,
+    registration: str = "unregistered",
+    qa: str = "approved",
+    la_code: str = "801",
 ) -> Area:
-    la = await make_org(db, "local_authority", la_code="801")
+    la = await make_org(db, "local_authority", la_code=la_code)
     school = await make_org(db, "school", local_authority_id=la.id)
     provider = await make_org(db, "provider", local_authority_id=la.id)
     async with db.unit_of_work() as uow:

@@ -5,18 +5,35 @@ says which categories were granted."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any, cast
 
 import strawberry
+from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 
-from aphub.children import service
+from aphub.children import access_log, consents, involvements, passports, service
+from aphub.children.audit_routes import access_log_cursor, encode_access_log_cursor
+from aphub.children.graphql_inputs import (
+    ChildCreateInput,
+    ChildUpdateInput,
+    ConsentInput,
+    InvolvementInput,
+    parse,
+    present,
+)
+from aphub.children.passport_routes import before_version
+from aphub.children.passport_schemas import parse_changes
 from aphub.children.routes import cursor_id
+from aphub.children.schemas import ChildCreate, ChildUpdate, ConsentCreate, InvolvementCreate
+from aphub.db import UnitOfWork
 from aphub.graphql.context import HubInfo
 from aphub.graphql.pages import checked_page_size
 from aphub.pagination import encode_cursor
 from aphub.sharing import gate
+from aphub.sharing.fields import SECTION_FIELDS
+from aphub.sharing.policy import active_policy
 
 
 @strawberry.type
@@ -41,6 +58,62 @@ class PassportSectionNode:
     version: int
     updated_at: datetime | None
     content: JSON = strawberry.field(description="The fields of the section you may read")
+
+
+@strawberry.type(name="Involvement")
+class InvolvementNode:
+    id: uuid.UUID
+    child_id: uuid.UUID
+    organisation_id: uuid.UUID
+    organisation_name: str
+    organisation_type: str
+    basis: str
+    consent_reference: str | None
+    start_date: date
+    end_date: date | None
+    current: bool
+    categories: list[str]
+    recorded_by_id: uuid.UUID | None
+    version: int
+    created_at: datetime
+
+    @classmethod
+    def from_view(cls, row: dict[str, Any]) -> InvolvementNode:
+        return cls(**row)
+
+
+@strawberry.type(name="Consent")
+class ConsentNode:
+    id: uuid.UUID
+    child_id: uuid.UUID
+    purpose: str
+    given_by: str
+    relationship_to_child: str
+    given_on: date
+    withdrawn_on: date | None
+    recorded_by_id: uuid.UUID | None
+    created_at: datetime
+
+    @classmethod
+    def from_view(cls, row: dict[str, Any]) -> ConsentNode:
+        return cls(**row)
+
+
+Batch = Callable[[UnitOfWork, list[uuid.UUID]], Awaitable[dict[uuid.UUID, list[dict[str, Any]]]]]
+
+
+def _children_loader(info: HubInfo, name: str, batch: Batch) -> DataLoader[uuid.UUID, Any]:
+    """One loader per request and relation: a page of children costs one statement."""
+    loader = info.context.loaders.get(name)
+    if loader is None:
+        uow = info.context.uow
+
+        async def load(child_ids: list[uuid.UUID]) -> list[list[dict[str, Any]]]:
+            found = await batch(uow, list(child_ids))
+            return [found[c] for c in child_ids]
+
+        loader = info.context.loaders[name] = DataLoader(load_fn=load)
+    return cast(DataLoader[uuid.UUID, Any], loader)
 
 
 @strawberry.type(name="Child")
@@ -73,10 +146,36 @@ class ChildNode:
     passport: list[PassportSectionNode] | None = None
     access: Access
 
+    @strawberry.field(
+        description="Health and social care involvements you may read (null when none)"
+    )
+    async def involvements(self, info: HubInfo) -> list[InvolvementNode] | None:
+        # the rules' grants, cut to the categories left after any involvement narrowing
+        grant = active_policy().decide(self.access.rules).read.fields
+        kinds = {
+            kind
+            for kind in ("health", "social_care")
+            if f"involvements.{kind}" in grant and kind in self.access.categories
+        }
+        if not kinds:
+            return None
+        loader = _children_loader(info, "child_involvements", involvements.involvements_of_children)
+        rows = await loader.load(self.id)
+        return [InvolvementNode.from_view(r) for r in rows if r["organisation_type"] in kinds]
+
+    @strawberry.field(description="Consents recorded (null unless you may read contacts)")
+    async def consents(self, info: HubInfo) -> list[ConsentNode] | None:
+        if "contacts" not in self.access.categories:
+            return None
+        loader = _children_loader(info, "child_consents", consents.consents_of_children)
+        return [ConsentNode.from_view(r) for r in await loader.load(self.id)]
+
     @classmethod
     def from_shaped(cls, child: dict[str, Any]) -> ChildNode:
         values = dict(child)
         values["access"] = Access(**child["access"])
+        values["id"] = uuid.UUID(child["id"])  # the loaders key on the id's value
+        values["home_la_id"] = uuid.UUID(child["home_la_id"])
         if "date_of_birth" in values:
             values["date_of_birth"] = date.fromisoformat(values["date_of_birth"])
         values["updated_at"] = datetime.fromisoformat(values["updated_at"])
@@ -116,6 +215,59 @@ class ChildPage:
 
 
 @strawberry.type
+class ChangedBy:
+    organisation_id: uuid.UUID | None
+    organisation_name: str | None
+    client_id: str | None
+
+
+@strawberry.type
+class SectionVersion:
+    version: int
+    changed_at: datetime
+    changed_by: ChangedBy
+    changed_fields: list[str]
+    content: JSON = strawberry.field(description="The fields of the section you may read")
+
+    @classmethod
+    def from_view(cls, row: dict[str, Any]) -> SectionVersion:
+        return cls(
+            version=row["version"],
+            changed_at=row["changed_at"],
+            changed_by=ChangedBy(**row["changed_by"]),
+            changed_fields=row["changed_fields"],
+            content=cast(JSON, row["content"]),
+        )
+
+
+@strawberry.type
+class SectionHistoryPage:
+    items: list[SectionVersion]
+    next_cursor: str | None
+
+
+@strawberry.type
+class AccessLogEntry:
+    id: uuid.UUID
+    at: datetime
+    organisation_id: uuid.UUID
+    organisation_name: str | None
+    client_id: str
+    action: str
+    surface: str
+    outcome: str
+    rules: list[str]
+    categories: list[str]
+    policy_version: str
+
+
+@strawberry.type
+class AccessLogPage:
+    items: list[AccessLogEntry]
+    next_cursor: str | None
+
+
+@strawberry.type
 class ChildQuery:
     @strawberry.field(description="Children you may see (or those matching a UPN / NHS number)")
     async def children(
@@ -148,3 +300,143 @@ class ChildQuery:
         principal = info.context.principal("passports:read")
         shaped = await gate.read_child(info.context.uow, principal, id, surface="graphql")
         return ChildNode.from_shaped(shaped)
+
+    @strawberry.field(
+        description="Versions of a passport section, newest first, redacted for you "
+        f"(sections: {', '.join(SECTION_FIELDS)})"
+    )
+    async def passport_history(
+        self,
+        info: HubInfo,
+        child_id: uuid.UUID,
+        section: str,
+        first: int = 50,
+        after: str | None = None,
+    ) -> SectionHistoryPage:
+        principal = info.context.principal("passports:read")
+        limit = checked_page_size(first)
+        items, before = await passports.section_history(
+            info.context.uow,
+            principal,
+            child_id,
+            section,
+            before=before_version(after),
+            limit=limit,
+            surface="graphql",
+        )
+        return SectionHistoryPage(
+            items=[SectionVersion.from_view(v) for v in items],
+            next_cursor=encode_cursor([before]) if before is not None else None,
+        )
+
+    @strawberry.field(description="Every access to a child's record, newest first (home LA)")
+    async def access_log(
+        self, info: HubInfo, child_id: uuid.UUID, first: int = 50, after: str | None = None
+    ) -> AccessLogPage:
+        principal = info.context.principal("audit:read")
+        limit = checked_page_size(first)
+        items, last = await access_log.list_access_log(
+            info.context.uow,
+            principal,
+            child_id,
+            before=access_log_cursor(after),
+            limit=limit,
+            surface="graphql",
+        )
+        return AccessLogPage(
+            items=[AccessLogEntry(**row) for row in items],
+            next_cursor=encode_access_log_cursor(last),
+        )
+
+
+async def _shaped(info: HubInfo, child_id: uuid.UUID) -> ChildNode:
+    principal = info.context.principal()
+    shaped = await gate.read_child(info.context.uow, principal, child_id, surface="graphql")
+    return ChildNode.from_shaped(shaped)
+
+
+@strawberry.type
+class ChildMutation:
+    @strawberry.mutation(
+        description="Record a child (CONFLICT with extensions.existing_id if recorded)"
+    )
+    async def create_child(self, info: HubInfo, input: ChildCreateInput) -> ChildNode:
+        principal = info.context.principal("passports:write")
+        data = parse(ChildCreate, present(input, drop_null=True))
+        return await _shaped(info, await service.create_child(info.context.uow, principal, data))
+
+    @strawberry.mutation(description="Change identity or status fields you may write")
+    async def update_child(
+        self, info: HubInfo, id: uuid.UUID, input: ChildUpdateInput, if_match: int | None = None
+    ) -> ChildNode:
+        principal = info.context.principal("passports:write")
+        data = parse(ChildUpdate, present(input))
+        await service.update_child(info.context.uow, principal, id, data, if_match)
+        return await _shaped(info, id)
+
+    @strawberry.mutation(
+        description="Change fields of a passport section: `changes` holds the fields to set "
+        "(null clears), as in PATCH /v1/children/{id}/passport/{section}; `ifMatch` is the "
+        "section's version"
+    )
+    async def update_passport_section(
+        self,
+        info: HubInfo,
+        child_id: uuid.UUID,
+        section: str,
+        changes: JSON,
+        if_match: int | None = None,
+    ) -> ChildNode:
+        principal = info.context.principal("passports:write")
+        passports.known_section(section)
+        content = parse_changes(section, changes)
+        await passports.update_section(
+            info.context.uow, principal, child_id, section, content, if_match
+        )
+        return await _shaped(info, child_id)
+
+    @strawberry.mutation(description="Record a health or social care involvement")
+    async def record_involvement(
+        self, info: HubInfo, child_id: uuid.UUID, input: InvolvementInput
+    ) -> InvolvementNode:
+        principal = info.context.principal("passports:write")
+        data = parse(InvolvementCreate, present(input, drop_null=True))
+        row = await involvements.record_involvement(info.context.uow, principal, child_id, data)
+        return InvolvementNode.from_view(row)
+
+    @strawberry.mutation(description="End an involvement (default: now)")
+    async def end_involvement(
+        self,
+        info: HubInfo,
+        child_id: uuid.UUID,
+        involvement_id: uuid.UUID,
+        end_date: date | None = None,
+    ) -> InvolvementNode:
+        principal = info.context.principal("passports:write")
+        row = await involvements.end_involvement(
+            info.context.uow, principal, child_id, involvement_id, end_date
+        )
+        return InvolvementNode.from_view(row)
+
+    @strawberry.mutation(description="Record a consent given for the child")
+    async def record_consent(
+        self, info: HubInfo, child_id: uuid.UUID, input: ConsentInput
+    ) -> ConsentNode:
+        principal = info.context.principal("passports:write")
+        data = parse(ConsentCreate, present(input, drop_null=True))
+        row = await consents.record_consent(info.context.uow, principal, child_id, data)
+        return ConsentNode.from_view(row)
+
+    @strawberry.mutation(description="Record that a consent was withdrawn (default: today)")
+    async def withdraw_consent(
+        self,
+        info: HubInfo,
+        child_id: uuid.UUID,
+        consent_id: uuid.UUID,
+        withdrawn_on: date | None = None,
+    ) -> ConsentNode:
+        principal = info.context.principal("passports:write")
+        row = await consents.withdraw_consent(
+            info.context.uow, principal, child_id, consent_id, withdrawn_on
+        )
+        return ConsentNode.from_view(row)

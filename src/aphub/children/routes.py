@@ -17,11 +17,12 @@ from aphub.children.schemas import ChildCreate, ChildPage, ChildUpdate, ChildVie
 from aphub.deps import UoW, principal_with
 from aphub.errors import Invalid, problem_responses
 from aphub.http import IfMatch, etag, parse_if_match
+from aphub.idempotency import HubRoute
 from aphub.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor
 from aphub.sharing import gate
 from aphub.types import UPN, NHSNumber
 
-router = APIRouter(prefix="/v1/children", tags=["children"])
+router = APIRouter(prefix="/v1/children", tags=["children"], route_class=HubRoute)
 Reader = Annotated[Principal, principal_with("passports:read")]
 Writer = Annotated[Principal, principal_with("passports:write")]
 

@@ -10,9 +10,16 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from aphub.types import ULN, UPN, NHSNumber
 
@@ -129,7 +136,25 @@ class ChildCreate(ChildStatusFields):
         return self
 
 
+# Fields every child has: a PATCH may change them but not clear them (null).
+NOT_CLEARABLE = (
+    "legal_first_name",
+    "legal_last_name",
+    "date_of_birth",
+    "sen_provision",
+    "has_medical_needs",
+    "looked_after",
+    "child_in_need",
+    "child_protection_plan",
+    "young_carer",
+    "youth_justice",
+    "free_school_meals",
+)
+
+
 class ChildUpdate(ChildStatusFields):
+    """Fields present are set; null clears an optional field."""
+
     legal_first_name: ShortText | None = None
     legal_last_name: ShortText | None = None
     preferred_name: ShortText | None = None
@@ -139,6 +164,20 @@ class ChildUpdate(ChildStatusFields):
     upn: UPN | None = None
     uln: ULN | None = None
     nhs_number: NHSNumber | None = None
+
+    @field_validator(*NOT_CLEARABLE)
+    @classmethod
+    def _not_cleared(cls, value: object, info: ValidationInfo) -> object:
+        if value is None:
+            raise ValueError(f"{info.field_name} cannot be cleared; send a value")
+        return value
+
+    @field_validator("date_of_birth")
+    @classmethod
+    def _plausible(cls, value: date | None) -> date | None:
+        if value is not None and value > date.today():
+            raise ValueError("date_of_birth must not be in the future")
+        return value
 
 
 class Enrolment(BaseModel):
@@ -204,3 +243,230 @@ class ChildConflict(BaseModel):
 
     existing_id: uuid.UUID | None = None
     detail: str
+
+
+# --- passport history ------------------------------------------------------------------
+
+
+class ChangedBy(BaseModel):
+    organisation_id: uuid.UUID | None = None
+    organisation_name: str | None = None
+    client_id: str | None = None
+
+
+class SectionVersion(BaseModel):
+    """One version of a passport section, redacted to the fields you may read."""
+
+    version: int
+    changed_at: datetime
+    changed_by: ChangedBy
+    changed_fields: list[str] = Field(description="Fields this version changed (that you may read)")
+    content: dict[str, Any] = Field(description="The section as it stood after this version")
+
+
+class SectionHistoryPage(BaseModel):
+    items: list[SectionVersion]
+    next_cursor: str | None = None
+
+
+# --- involvements ----------------------------------------------------------------------
+
+
+class SharingCategory(StrEnum):
+    """A sharing category (sharing.md): what a field of the record is about."""
+
+    identity = "identity"
+    education = "education"
+    needs = "needs"
+    health = "health"
+    social_care = "social_care"
+    safeguarding = "safeguarding"
+    voice = "voice"
+    contacts = "contacts"
+    placement = "placement"
+
+
+class InvolvementBasis(StrEnum):
+    """Why a health or social care body is involved: the family's or child's consent (give
+    its reference), or a statutory basis: `looked_after` (a looked-after child), `ehcp` (EHC
+    needs assessment or plan), `youth_justice_order`, `child_protection` (a child protection
+    plan or enquiry), `child_in_need` (a child-in-need plan), `other_statutory`."""
+
+    consent = "consent"
+    looked_after = "looked_after"
+    ehcp = "ehcp"
+    youth_justice_order = "youth_justice_order"
+    child_protection = "child_protection"
+    child_in_need = "child_in_need"
+    other_statutory = "other_statutory"
+
+
+Reference = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class InvolvementCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    organisation_id: uuid.UUID = Field(description="A health or social care organisation")
+    basis: InvolvementBasis
+    consent_reference: Reference | None = Field(
+        None, description="Required when basis is consent: where the consent is recorded"
+    )
+    start_date: date
+    end_date: date | None = Field(None, description="The last day of the involvement")
+    categories: Annotated[list[SharingCategory], Field(min_length=1, max_length=9)] | None = Field(
+        None,
+        description="What the organisation may see: a subset of what the sharing agreement "
+        "grants its kind of involvement (default: all of that)",
+    )
+
+    @field_validator("end_date")
+    @classmethod
+    def _end_not_before_start(cls, end: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("start_date")
+        if end is not None and start is not None and end < start:
+            raise ValueError("end_date must not be before start_date")
+        return end
+
+    @model_validator(mode="after")
+    def _consent_has_reference(self) -> InvolvementCreate:
+        if self.basis == InvolvementBasis.consent and not self.consent_reference:
+            raise ValueError("consent_reference is required when basis is consent")
+        return self
+
+
+class InvolvementEnd(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    end_date: date | None = Field(
+        None,
+        description="The involvement's last day. Omitted: it ends now (its last day is "
+        "recorded as yesterday, so the organisation's access stops with this request)",
+    )
+
+
+class Involvement(BaseModel):
+    id: uuid.UUID
+    child_id: uuid.UUID
+    organisation_id: uuid.UUID
+    organisation_name: str
+    organisation_type: str
+    basis: InvolvementBasis
+    consent_reference: str | None = None
+    start_date: date
+    end_date: date | None = None
+    current: bool = Field(description="The involvement gives the organisation access today")
+    categories: list[str]
+    recorded_by_id: uuid.UUID | None = None
+    version: int
+    created_at: datetime
+
+
+class InvolvementPage(BaseModel):
+    items: list[Involvement]
+    next_cursor: str | None = None
+
+
+# --- consents --------------------------------------------------------------------------
+
+
+class ConsentRelationship(StrEnum):
+    """Who gave the consent, in relation to the child."""
+
+    child = "child"
+    parent = "parent"
+    carer = "carer"
+    guardian = "guardian"
+    local_authority = "local_authority"
+
+
+class ConsentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: Annotated[str, Field(min_length=1, max_length=2_000)]
+    given_by: Annotated[str, Field(min_length=1, max_length=200)]
+    relationship_to_child: ConsentRelationship
+    given_on: date
+    withdrawn_on: date | None = None
+
+    @field_validator("given_on")
+    @classmethod
+    def _not_in_future(cls, given_on: date) -> date:
+        if given_on > date.today():
+            raise ValueError("given_on must not be in the future")
+        return given_on
+
+    @field_validator("withdrawn_on")
+    @classmethod
+    def _withdrawn_after_given(cls, withdrawn: date | None, info: ValidationInfo) -> date | None:
+        given = info.data.get("given_on")
+        if withdrawn is not None and given is not None and withdrawn < given:
+            raise ValueError("withdrawn_on must not be before given_on")
+        return withdrawn
+
+
+class ConsentWithdraw(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    withdrawn_on: date | None = Field(None, description="Omitted: today")
+
+
+class Consent(BaseModel):
+    id: uuid.UUID
+    child_id: uuid.UUID
+    purpose: str
+    given_by: str
+    relationship_to_child: ConsentRelationship
+    given_on: date
+    withdrawn_on: date | None = None
+    recorded_by_id: uuid.UUID | None = None
+    created_at: datetime
+
+
+class ConsentPage(BaseModel):
+    items: list[Consent]
+    next_cursor: str | None = None
+
+
+# --- access audit and subject access export ---------------------------------------------
+
+
+class AccessLogEntry(BaseModel):
+    """One access to the child's record: who, when, how, with what outcome and why."""
+
+    id: uuid.UUID
+    at: datetime
+    organisation_id: uuid.UUID
+    organisation_name: str | None = None
+    client_id: str
+    action: str = Field(
+        description="read, list, match (reads of the record); history, involvements, "
+        "consents (reads beside it); access_log, export (the controller's own)"
+    )
+    surface: str = Field(description="rest, graphql or export")
+    outcome: str = Field(description="allowed or denied")
+    rules: list[str] = Field(description="The sharing rules that decided it")
+    categories: list[str] = Field(description="The categories the access could read")
+    policy_version: str
+
+
+class AccessLogPage(BaseModel):
+    items: list[AccessLogEntry]
+    next_cursor: str | None = None
+
+
+class ChildExport(BaseModel):
+    """Everything the hub holds about one child, for the data controller (the home LA)."""
+
+    exported_at: datetime
+    policy_version: str
+    child: dict[str, Any]
+    enrolments: list[dict[str, Any]]
+    passport: dict[str, Any] = Field(description="Each section with its full version history")
+    involvements: list[dict[str, Any]]
+    consents: list[dict[str, Any]]
+    placements: list[dict[str, Any]] = Field(
+        description="Each with the rows hung on it, by table: intended_outcomes, reviews ..."
+    )
+    events: list[dict[str, Any]] = Field(description="Every event about the child, by seq")
+    access_log: list[dict[str, Any]] = Field(description="Every access, oldest first")

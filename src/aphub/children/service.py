@@ -131,6 +131,26 @@ async def create_child(uow: UnitOfWork, principal: Principal, data: ChildCreate)
     return child.id
 
 
+async def _check_update_references(uow: UnitOfWork, child: Child, changes: dict[str, Any]) -> None:
+    """What the database would otherwise refuse with a constraint error: 422 or 409."""
+    responsible = changes.get("looked_after_la_id")
+    if responsible is not None:
+        la = await uow.session.get(Organisation, responsible)
+        if la is None or la.type != "local_authority":
+            raise Invalid.field(
+                "looked_after_la_id", "looked_after_la_id must name a local authority"
+            )
+    upn = changes.get("upn")
+    if upn is not None and upn != child.upn:
+        taken = await uow.session.scalar(
+            select(Child.id).where(Child.upn == upn, Child.id != child.id)
+        )
+        if taken is not None:
+            raise Conflict(
+                "Another child is recorded with this UPN; ask the child's home local authority"
+            )
+
+
 async def update_child(
     uow: UnitOfWork,
     principal: Principal,
@@ -148,6 +168,7 @@ async def update_child(
         raise NotFound("No such child, or not visible to you")
     if if_match is not None and if_match != child.version:
         raise PreconditionFailed(f"The child is at version {child.version}, not {if_match}")
+    await _check_update_references(uow, child, changes)
     if "upn" in changes and child.upn and changes["upn"] != child.upn:
         child.former_upns = [*child.former_upns, child.upn]
     for field, value in changes.items():

@@ -65,7 +65,7 @@ class Placement(Base):
         ARRAY(UUID(as_uuid=True)), nullable=False, server_default=text("'{}'")
     )
     status: Mapped[str] = mapped_column(String(16), nullable=False)
-    legal_basis: Mapped[str] = mapped_column(String(32), nullable=False)
+    legal_basis: Mapped[str] = mapped_column(String(64), nullable=False)
     primary_reason: Mapped[str] = mapped_column(String(32), nullable=False)
     dual_registered: Mapped[bool] = mapped_column(nullable=False, server_default=text("false"))
     start_date: Mapped[date] = mapped_column(Date, nullable=False)

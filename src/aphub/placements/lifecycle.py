@@ -7,7 +7,7 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from aphub.auth.principal import Principal
 from aphub.db import UnitOfWork
@@ -42,7 +42,7 @@ async def offer(
     placement_id: uuid.UUID,
     body: OfferAction,
     if_match: int | None,
-) -> None:
+) -> Placement:
     p = await locked(uow, principal, placement_id, if_match)
     require_provider(principal, p)
     require_status(p, "offer", "requested")
@@ -52,6 +52,7 @@ async def offer(
         p.delivery_location_ids = list(body.delivery_location_ids)
     p.status = "offered"
     transition(uow, principal, p, "placement.offered", {"note": body.note})
+    return p
 
 
 async def decline(
@@ -60,13 +61,14 @@ async def decline(
     placement_id: uuid.UUID,
     body: ReasonAction,
     if_match: int | None,
-) -> None:
+) -> Placement:
     p = await locked(uow, principal, placement_id, if_match)
     require_provider(principal, p)
     require_status(p, "decline", "requested")
     p.status = "declined"
     p.closing_note = body.reason
     transition(uow, principal, p, "placement.declined", {"reason": body.reason})
+    return p
 
 
 async def cancel(
@@ -75,13 +77,25 @@ async def cancel(
     placement_id: uuid.UUID,
     body: ReasonAction,
     if_match: int | None,
-) -> None:
+) -> Placement:
     p = await locked(uow, principal, placement_id, if_match)
     await require_commissioner(uow, principal, p)
     require_status(p, "cancel", "requested", "offered")
     p.status = "cancelled"
     p.closing_note = body.reason
     transition(uow, principal, p, "placement.cancelled", {"reason": body.reason})
+    return p
+
+
+async def lock_provider_starts(uow: UnitOfWork, provider_id: uuid.UUID) -> None:
+    """Serialise starts at one unregistered provider until commit: the threshold counts
+    committed active placements, so two starts checked side by side could both pass
+    and together cross it. Taken after the placement's row lock and before the event
+    chain head, the order every transition takes its locks in."""
+    await uow.session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": f"placement-starts:{provider_id}"},
+    )
 
 
 async def threshold_breach(
@@ -120,7 +134,7 @@ async def start(
     placement_id: uuid.UUID,
     body: StartAction,
     if_match: int | None,
-) -> None:
+) -> Placement:
     p = await locked(uow, principal, placement_id, if_match)
     require_provider(principal, p)
     require_status(p, "start", "offered")
@@ -158,6 +172,7 @@ async def start(
             "Cannot start: missing " + "; ".join(m["message"] for m in missing), errors=missing
         )
     if unregistered:
+        await lock_provider_starts(uow, p.provider_id)
         breach = await threshold_breach(uow, p.provider_id, adding=p)
         if breach:
             raise Invalid.field(
@@ -169,6 +184,7 @@ async def start(
     if body.start_date is not None:
         p.start_date = body.start_date
     transition(uow, principal, p, "placement.started", {"start_date": p.start_date.isoformat()})
+    return p
 
 
 async def extend(
@@ -177,7 +193,7 @@ async def extend(
     placement_id: uuid.UUID,
     body: ExtendAction,
     if_match: int | None,
-) -> None:
+) -> Placement:
     p = await locked(uow, principal, placement_id, if_match)
     await require_commissioner(uow, principal, p)
     require_status(p, "extend", "active")
@@ -204,6 +220,7 @@ async def extend(
             "to": body.planned_end_date.isoformat(),
         },
     )
+    return p
 
 
 async def end(
@@ -212,7 +229,7 @@ async def end(
     placement_id: uuid.UUID,
     body: EndAction,
     if_match: int | None,
-) -> None:
+) -> Placement:
     p = await locked(uow, principal, placement_id, if_match)
     await require_commissioner(uow, principal, p)
     require_status(p, "end", "active")
@@ -235,6 +252,7 @@ async def end(
             "actual_end_date": ended_on.isoformat(),
         },
     )
+    return p
 
 
 async def propose_end(
@@ -243,7 +261,7 @@ async def propose_end(
     placement_id: uuid.UUID,
     body: ProposeEndAction,
     if_match: int | None,
-) -> None:
+) -> Placement:
     p = await locked(uow, principal, placement_id, if_match)
     require_provider(principal, p)
     require_status(p, "propose an end to", "active")
@@ -258,3 +276,4 @@ async def propose_end(
             "destination": body.destination.value if body.destination else None,
         },
     )
+    return p

@@ -7,8 +7,12 @@ import uuid
 from functools import cache
 from typing import Any
 
+import orjson
+from sqlalchemy import select
+
 from aphub.auth.principal import Principal
 from aphub.db import UnitOfWork
+from aphub.models import Organisation
 from aphub.sharing.placements import placement_visible
 from aphub.sharing.policy import Policy, active_policy
 from aphub.sharing.relationships import TODAY
@@ -128,3 +132,81 @@ async def read_page_json(
     bodies = [str(r["body"]) for r in rows[:limit]]
     last = rows[limit - 1]["id"] if len(rows) > limit else None
     return bodies, last
+
+
+# Nested lists of a page of placements: one statement per list for the whole page, each
+# limited to placements the caller may see (the same condition as every placement read).
+REVIEW_BODY = (
+    "jsonb_build_object('id', r.id, 'placement_id', r.placement_id, "
+    "'scheduled_on', r.scheduled_on, 'held_on', r.held_on, 'attendees', to_jsonb(r.attendees), "
+    "'progress', r.progress, 'attendance_percent', r.attendance_percent, "
+    "'child_views', r.child_views, 'family_views', r.family_views, 'decision', r.decision, "
+    "'actions', r.actions, 'next_review_date', r.next_review_date, "
+    "'proposed_end_date', r.proposed_end_date, 'extension_applied', r.extension_applied, "
+    "'recorded_by_id', r.recorded_by_id, 'created_at', r.created_at)::text"
+)
+EVENT_BODY = (
+    "jsonb_build_object('id', e.id, 'seq', e.seq, 'type', e.type, "
+    "'occurred_at', e.occurred_at, 'actor', jsonb_build_object("
+    "'organisation_id', e.actor_organisation_id, 'client_id', e.actor_client_id), "
+    "'version', e.subject_version, 'data', e.data)::text"
+)
+
+
+@cache
+def _reviews_sql(organisation_type: str, policy: Policy) -> str:
+    visible = placement_visible(organisation_type, "$1::uuid", policy)
+    return (
+        f"SELECT r.placement_id AS owner, {REVIEW_BODY} AS body FROM placement_reviews r "
+        "JOIN placements p ON p.id = r.placement_id "
+        f"WHERE r.placement_id = ANY($2::uuid[]) AND {visible} "
+        "ORDER BY r.placement_id, r.held_on, r.id"
+    )
+
+
+@cache
+def _history_sql(organisation_type: str, policy: Policy) -> str:
+    visible = placement_visible(organisation_type, "$1::uuid", policy)
+    return (
+        f"SELECT e.subject_id AS owner, {EVENT_BODY} AS body FROM events e "
+        "JOIN placements p ON p.id = e.subject_id "
+        f"WHERE e.subject_type = 'placement' AND e.subject_id = ANY($2::uuid[]) AND {visible} "
+        "ORDER BY e.subject_id, e.seq"
+    )
+
+
+async def _grouped(
+    uow: UnitOfWork, sql: str, principal: Principal, placement_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    grouped: dict[uuid.UUID, list[dict[str, Any]]] = {i: [] for i in placement_ids}
+    if not placement_ids:
+        return grouped
+    for row in await uow.fetch(sql, principal.organisation_id, list(set(placement_ids))):
+        grouped[row["owner"]].append(orjson.loads(row["body"]))
+    return grouped
+
+
+async def reviews_of(
+    uow: UnitOfWork, principal: Principal, placement_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """Reviews of each placement, by date held; none for a placement the caller cannot see."""
+    sql = _reviews_sql(principal.organisation_type, active_policy())
+    return await _grouped(uow, sql, principal, placement_ids)
+
+
+async def history_of(
+    uow: UnitOfWork, principal: Principal, placement_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """Events of each placement in order, with actor and time; none when it is hidden."""
+    sql = _history_sql(principal.organisation_type, active_policy())
+    return await _grouped(uow, sql, principal, placement_ids)
+
+
+async def organisations_by_id(
+    uow: UnitOfWork, organisation_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Organisation]:
+    """The organisations a page of placements names (the register is public to callers)."""
+    rows = await uow.session.scalars(
+        select(Organisation).where(Organisation.id.in_(set(organisation_ids)))
+    )
+    return {o.id: o for o in rows}

@@ -76,41 +76,9 @@ async def record_review(
     return review.id
 
 
-def review_json(review: PlacementReview) -> dict[str, Any]:
-    return {
-        "id": str(review.id),
-        "placement_id": str(review.placement_id),
-        "scheduled_on": review.scheduled_on.isoformat() if review.scheduled_on else None,
-        "held_on": review.held_on.isoformat(),
-        "attendees": review.attendees,
-        "progress": review.progress,
-        "attendance_percent": float(review.attendance_percent)
-        if review.attendance_percent is not None
-        else None,
-        "child_views": review.child_views,
-        "family_views": review.family_views,
-        "decision": review.decision,
-        "actions": review.actions,
-        "next_review_date": review.next_review_date.isoformat()
-        if review.next_review_date
-        else None,
-        "proposed_end_date": review.proposed_end_date.isoformat()
-        if review.proposed_end_date
-        else None,
-        "extension_applied": review.extension_applied,
-        "recorded_by_id": str(review.recorded_by_id) if review.recorded_by_id else None,
-        "created_at": review.created_at.isoformat(),
-    }
-
-
 async def list_reviews(
     uow: UnitOfWork, principal: Principal, placement_id: uuid.UUID
 ) -> list[dict[str, Any]]:
     if not await repository.is_visible(uow, principal, placement_id):
         raise NotFound("No such placement, or not visible to you")
-    reviews = await uow.session.scalars(
-        select(PlacementReview)
-        .where(PlacementReview.placement_id == placement_id)
-        .order_by(PlacementReview.held_on, PlacementReview.id)
-    )
-    return [review_json(r) for r in reviews]
+    return (await repository.reviews_of(uow, principal, [placement_id]))[placement_id]

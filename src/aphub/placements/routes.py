@@ -138,7 +138,7 @@ async def vary_placement(
     return await placement_response(uow, principal, placement_id, changed=True)
 
 
-Action = Callable[[UnitOfWork, Principal, uuid.UUID, Any, int | None], Awaitable[None]]
+Action = Callable[[UnitOfWork, Principal, uuid.UUID, Any, int | None], Awaitable[object]]
 
 
 def _action(name: str, act: Action, body_type: type[BaseModel], summary: str) -> None:

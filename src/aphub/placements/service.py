@@ -174,7 +174,7 @@ async def vary(
     placement_id: uuid.UUID,
     data: PlacementVary,
     if_match: int | None,
-) -> None:
+) -> Placement:
     p = await locked(uow, principal, placement_id, if_match)
     await require_commissioner(uow, principal, p)
     require_status(p, "vary", "requested", "offered", "active")
@@ -187,3 +187,4 @@ async def vary(
         await _replace_outcomes(uow, p, data)
     transition(uow, principal, p, "placement.varied", {"fields": sorted(fields)})
     await uow.session.flush()
+    return p

@@ -35,7 +35,7 @@ EVENT_CATEGORY: dict[str, str] = {
     "child.": "identity",
     "child.enrolment": "education",
     "passport.": "identity",  # refined per field below
-    "involvement.": "identity",
+    "involvement.": "identity",  # refined by the involved organisation's type below
     "consent.": "contacts",
     "placement.": "placement",
     "attendance.": "placement",
@@ -66,6 +66,14 @@ def redacted(event_type: str, data: dict[str, Any], decision: Decision) -> dict[
         if not fields:
             return None
         return {**data, "fields": fields}
+    if event_type.startswith("involvement."):
+        kinds = (
+            [data["organisation_type"]]
+            if "organisation_type" in data
+            else ["health", "social_care"]
+        )
+        readable = all(f"involvements.{kind}" in decision.read.fields for kind in kinds)
+        return data if readable else None
     if event_type == "child.updated":
         fields = [
             f

@@ -90,10 +90,19 @@ SECTION_FIELDS: dict[str, dict[str, str]] = {
 
 SECTIONS = tuple(SECTION_FIELDS)
 
+# Facts held beside the record: that a health or social care body works with the child
+# says as much as the category itself, so each involvement is shown only to callers who
+# may read its organisation's category in full (not to a school that sees only the
+# medical-needs flag, nor to a provider that sees only the looked-after flag).
+RELATED_FIELDS: dict[str, str] = {
+    "involvements.health": "health",
+    "involvements.social_care": "social_care",
+}
+
 
 def field_category() -> dict[str, str]:
     """Every field id with its category."""
-    mapping = dict(CORE_FIELDS)
+    mapping = dict(CORE_FIELDS) | RELATED_FIELDS
     for section, fields in SECTION_FIELDS.items():
         for name, category in fields.items():
             mapping[f"{section}.{name}"] = category
