@@ -24,6 +24,7 @@ DEFAULT_SCOPES: dict[str, tuple[str, ...]] = {
     "local_authority": tuple(s for s in SCOPES if s != "organisations:admin"),
     "school": (
         "providers:read",
+        "providers:write",  # commissioners raise quality concerns about providers
         "passports:read",
         "passports:write",
         "placements:read",
@@ -34,6 +35,7 @@ DEFAULT_SCOPES: dict[str, tuple[str, ...]] = {
     ),
     "trust": (
         "providers:read",
+        "providers:write",
         "passports:read",
         "passports:write",
         "placements:read",

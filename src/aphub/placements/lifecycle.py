@@ -9,13 +9,13 @@ from decimal import Decimal
 
 from sqlalchemy import func, select, text
 
+from aphub import registration
 from aphub.auth.principal import Principal
 from aphub.db import UnitOfWork
 from aphub.errors import FieldError, Invalid
 from aphub.models import Child, IntendedOutcome, Placement, PlacementReview
 from aphub.models.providers import ProviderProfile
 from aphub.placements.schemas import (
-    FULL_TIME_HOURS,
     EndAction,
     ExtendAction,
     OfferAction,
@@ -30,10 +30,6 @@ from aphub.placements.service import (
     require_status,
     transition,
 )
-
-# An unregistered provider teaching this many full-time pupils must register as an
-# independent school (or one full-time pupil with an EHC plan or looked after).
-REGISTRATION_THRESHOLD_PUPILS = 5
 
 
 async def offer(
@@ -102,30 +98,14 @@ async def threshold_breach(
     uow: UnitOfWork, provider_id: uuid.UUID, adding: Placement | None = None
 ) -> str | None:
     """Why an unregistered provider would be over the registration threshold, or None."""
-    full_time = (Placement.hours_per_week >= FULL_TIME_HOURS) & (Placement.status == "active")
-    count, flagged = (
-        await uow.session.execute(
-            select(
-                func.count(),
-                func.count().filter(Child.looked_after | (Child.sen_provision == "ehcp")),
-            )
-            .select_from(Placement)
-            .join(Child, Child.id == Placement.child_id)
-            .where(Placement.provider_id == provider_id, full_time)
-        )
-    ).one()
-    if adding is not None and (adding.hours_per_week or 0) >= FULL_TIME_HOURS:
+    pupils_sql, flagged_sql = registration.counts(provider_id)
+    pupils, flagged = (await uow.session.execute(select(pupils_sql, flagged_sql))).one()
+    if adding is not None and (adding.hours_per_week or 0) >= registration.FULL_TIME_HOURS:
         child = await uow.session.get(Child, adding.child_id)
-        count += 1
+        pupils += 1
         if child is not None and (child.looked_after or child.sen_provision == "ehcp"):
             flagged += 1
-    if count >= REGISTRATION_THRESHOLD_PUPILS:
-        return (
-            f"{count} full-time pupils (registration required from {REGISTRATION_THRESHOLD_PUPILS})"
-        )
-    if flagged:
-        return "a full-time pupil with an EHC plan or looked after"
-    return None
+    return registration.breach(pupils, flagged)
 
 
 async def start(

@@ -12,8 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Text = Annotated[str, Field(min_length=1, max_length=4000)]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
-# DfE independent school registration counts 18 hours a week or more as full time.
-FULL_TIME_HOURS = Decimal(18)
 
 
 class PlacementStatus(StrEnum):
