@@ -35,6 +35,10 @@ pytest: install
 
 test: lint typecheck pytest
 
+# Hub vs bare reference on 100,000 children (bench/README.md); BENCH_ARGS="--workers 2" etc.
+bench: install
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 contracts: install
 	$(BIN)/aphub openapi --out openapi
 

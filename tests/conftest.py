@@ -98,6 +98,11 @@ async def superuser(superuser_dsn: str, database_url: str) -> AsyncIterator[asyn
 async def clean_db(superuser: asyncpg.Connection) -> AsyncIterator[None]:
     """Any test that touches the database depends on this (via `client` or `db`)."""
     yield
+    await empty_all_tables(superuser)
+
+
+async def empty_all_tables(superuser: asyncpg.Connection) -> None:
+    """Every table back to empty, and the event chain back to its genesis head."""
     # DELETE of a few rows costs milliseconds where TRUNCATE of every table costs a third
     # of a second; replica mode skips triggers (foreign keys, and the event log's refusal
     # to delete), so the order of tables does not matter.

@@ -47,8 +47,8 @@ CONSENTS = child_data("test_consents_recorded_by_writers_seen_by_contact_readers
 # written and named here.
 PLACEMENT_READS = child_data("test_placement_visibility_follows_the_matrix")
 PLACEMENT_ACTIONS = child_data("test_placement_actions_follow_the_matrix")
-# Attendance: returns are limited to the provider's own placements (tested); who sees marks,
-# summaries and concerns is still to be proved cell by cell.
+# Attendance: returns are limited to the provider's own placements; who sees marks,
+# summaries and concerns is proved organisation by organisation (test_attendance_matrix).
 ATTENDANCE_READS = child_data("test_attendance_visibility_follows_the_matrix")
 ATTENDANCE_RETURN = child_data(
     "test_provider_returns_only_for_its_own_placements_and_others_cannot_return"
@@ -68,7 +68,6 @@ DOCS = no_child_data("API documentation")
 NOT_YET_WRITTEN = {
     "test_placement_visibility_follows_the_matrix",
     "test_placement_actions_follow_the_matrix",
-    "test_attendance_visibility_follows_the_matrix",
 }
 
 ROUTES: dict[tuple[str, str], Classification] = {

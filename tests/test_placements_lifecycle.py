@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from aphub.db import Database
 from aphub.events.verify import verify_chain
+from aphub.placements.schemas import LegalBasis
 from tests.placement_factories import complete_plan, make_area, requested
 
 
@@ -123,3 +124,12 @@ async def test_illegal_transition_is_409_and_wrong_actor_403(
     assert r.status_code == 403, r.text
     r = await client.post(f"/v1/placements/{pid}/offer", json={}, headers=area.school_headers)
     assert r.status_code == 404, r.text  # the school did not commission it: not visible
+
+
+async def test_a_placement_can_be_requested_under_every_legal_basis(
+    client: httpx.AsyncClient, app: FastAPI, db: Database
+) -> None:
+    area = await make_area(app, db)
+    for basis in LegalBasis:
+        placement = await requested(client, area, legal_basis=basis.value)
+        assert placement["legal_basis"] == basis.value

@@ -32,7 +32,8 @@ from aphub.config import Settings
 from aphub.contracts import render_contracts
 from aphub.ids import uuid7
 from aphub.main import create_app
-from aphub.models import Base, Organisation
+from aphub.models import Organisation
+from tests.conftest import empty_all_tables
 from tests.factories import auth, token_for
 
 EXAMPLES_PER_OPERATION = 15
@@ -64,11 +65,7 @@ async def fuzz_operator(superuser: asyncpg.Connection) -> AsyncIterator[uuid.UUI
         organisation_id,
     )
     yield organisation_id
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-    await superuser.execute(
-        f"SET session_replication_role = replica; TRUNCATE {tables}; "
-        "SET session_replication_role = DEFAULT"
-    )
+    await empty_all_tables(superuser)
 
 
 @pytest.fixture(scope="module")

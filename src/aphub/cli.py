@@ -8,6 +8,7 @@ import json
 import sys
 import uuid
 from collections.abc import Sequence
+from datetime import date, datetime, time
 from pathlib import Path
 
 from aphub.config import get_settings
@@ -130,6 +131,43 @@ def cmd_verify_log(_args: argparse.Namespace) -> None:
         sys.exit(1)
 
 
+def _as_of(value: str | None) -> datetime | None:
+    """`--as-of`: a past date means the end of that day (local time in England); today
+    or nothing means now; a date and time is taken as it is. Never in the future."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise SystemExit(
+            f"--as-of {value!r}: give a date (2026-09-14) or a date and time"
+        ) from None
+    if len(value) <= 10:  # a date
+        if moment.date() > date.today():
+            raise SystemExit("--as-of must not be in the future")
+        if moment.date() == date.today():
+            return None
+        return datetime.combine(moment.date(), time(23, 59, 59))
+    moment = moment.replace(tzinfo=None)
+    if moment > datetime.now():
+        raise SystemExit("--as-of must not be in the future")
+    return moment
+
+
+def cmd_jobs_run_concerns(args: argparse.Namespace) -> None:
+    from aphub.attendance.concerns import run_concerns
+
+    async def run() -> dict[str, object]:
+        database = _database()
+        try:
+            async with database.unit_of_work() as uow:
+                return await run_concerns(uow, as_of=_as_of(args.as_of))
+        finally:
+            await database.dispose()
+
+    print(json.dumps(asyncio.run(run()), indent=2))
+
+
 def cmd_openapi(args: argparse.Namespace) -> None:
     from aphub.contracts import write_contracts
 
@@ -164,6 +202,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "verify-log", help="recompute the event log's hash chain; exit 1 naming the first bad event"
     ).set_defaults(func=cmd_verify_log)
+
+    jobs = sub.add_parser("jobs", help="run a scheduled job now")
+    jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True)
+    concerns = jobs_sub.add_parser(
+        "run-concerns", help="raise the attendance concerns due (each once, however often run)"
+    )
+    concerns.add_argument(
+        "--as-of", help="compute as at this date (its end) or date and time; default now"
+    )
+    concerns.set_defaults(func=cmd_jobs_run_concerns)
 
     openapi = sub.add_parser("openapi", help="write openapi.json and schema.graphql")
     openapi.add_argument("--out", default="openapi")

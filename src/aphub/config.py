@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     graphql_max_tokens: int = 2000
     max_page_size: int = 500
     max_body_bytes: int = 1024 * 1024
+    attendance_max_body_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        description="Largest body of POST /v1/attendance (10,000 marks as JSON exceed 1 MiB).",
+    )
     rate_limit_per_minute: int = Field(
         default=6000, description="Requests per client per minute before 429 (0 disables)."
     )
@@ -40,6 +44,10 @@ class Settings(BaseSettings):
         description="Path to an information-sharing policy file replacing the default.",
     )
     migrate_on_start: bool = True
+    jobs: bool = Field(
+        default=True, description="Run the scheduled jobs (attendance concerns) in the app."
+    )
+    jobs_interval_minutes: int = Field(default=15, ge=1, le=1440)
 
 
 @lru_cache

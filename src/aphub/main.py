@@ -13,22 +13,30 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from aphub import __version__
+from aphub.attendance import jobs
+from aphub.attendance.routes import router as attendance_router
 from aphub.auth.keys import load_or_create_signing_key
 from aphub.auth.principal import RateLimiter
 from aphub.auth.routes import router as auth_router
 from aphub.auth.tokens import TokenService
+from aphub.children.audit_routes import router as child_audit_router
+from aphub.children.passport_routes import router as passport_router
+from aphub.children.record_routes import router as child_records_router
 from aphub.children.routes import router as children_router
 from aphub.config import Settings, get_settings
 from aphub.db import Database, resolve_database_url
 from aphub.docs import mount_docs
 from aphub.errors import PROBLEM_JSON, install_error_handlers, problem_responses
+from aphub.events.routes import router as events_router
 from aphub.graphql.schema import graphql_router
 from aphub.health import router as health_router
 from aphub.middleware import HubMiddleware
 from aphub.migrate import migrate
 from aphub.organisations.routes import router as organisations_router
+from aphub.outcomes.routes import router as outcomes_router
 from aphub.placements.routes import router as placements_router
 from aphub.problems import router as problems_router
+from aphub.providers.routes import router as providers_router
 from aphub.sharing.policy import activate, load_policy
 
 log = logging.getLogger(__name__)
@@ -46,7 +54,14 @@ ROUTERS = (
     problems_router,
     organisations_router,
     children_router,
+    passport_router,
+    child_records_router,
+    child_audit_router,
     placements_router,
+    events_router,
+    providers_router,
+    attendance_router,
+    outcomes_router,
 )
 
 
@@ -143,7 +158,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             if settings.migrate_on_start:
                 await migrate(url)
             owned = app.state.db = Database(url, settings)
+        job = jobs.start(app.state.db, settings.jobs_interval_minutes) if settings.jobs else None
         yield
+        if job is not None:
+            await jobs.stop(job)
         if owned is not None:
             await owned.dispose()
 
@@ -170,6 +188,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         app.include_router(router)
     app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)
     mount_docs(app, title=TITLE)
-    app.add_middleware(HubMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        HubMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        path_limits={"/v1/attendance": settings.attendance_max_body_bytes},
+    )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

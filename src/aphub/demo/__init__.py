@@ -18,6 +18,10 @@ from sqlalchemy import func, select
 from aphub.auth.service import create_client
 from aphub.config import Settings
 from aphub.db import Database, UnitOfWork
+from aphub.demo.attendance import load_attendance
+from aphub.demo.children import load_children
+from aphub.demo.placements import load_placements
+from aphub.demo.providers import load_provider_directory
 from aphub.models import Organisation
 
 
@@ -153,6 +157,10 @@ async def load_demo(database: Database, settings: Settings, *, only_if_empty: bo
         area = DemoArea()
         _progress("organisations")
         await load_organisations(uow, area)
+        await load_provider_directory(uow, area)
+        await load_children(uow, area)
+        await load_placements(uow, area)
+        await load_attendance(uow, area)
         _progress("API clients")
         await issue_credentials(uow, area)
     write_credentials(settings, area)

@@ -22,16 +22,33 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types.unset import UNSET
 
-from aphub.children.graphql import ChildQuery
+from aphub.attendance.graphql import AttendanceMutation, AttendanceQuery
+from aphub.children.graphql import ChildMutation, ChildQuery
 from aphub.config import Settings
 from aphub.docs import graphiql_html
 from aphub.errors import Problem
 from aphub.graphql.context import get_context
 from aphub.graphql.errors import ProblemErrors
 from aphub.organisations.graphql import OrganisationQuery
+from aphub.outcomes.graphql import OutcomesMutation, OutcomesQuery
+from aphub.placements.graphql import PlacementMutation, PlacementQuery
+from aphub.providers.graphql import ProviderMutation, ProviderQuery
 
-QUERY_TYPES: tuple[type, ...] = (OrganisationQuery, ChildQuery)
-MUTATION_TYPES: tuple[type, ...] = ()
+QUERY_TYPES: tuple[type, ...] = (
+    OrganisationQuery,
+    ChildQuery,
+    PlacementQuery,
+    ProviderQuery,
+    AttendanceQuery,
+    OutcomesQuery,
+)
+MUTATION_TYPES: tuple[type, ...] = (
+    ChildMutation,
+    PlacementMutation,
+    ProviderMutation,
+    AttendanceMutation,
+    OutcomesMutation,
+)
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:

@@ -1,5 +1,6 @@
 """Every table of the hub; import from here so Alembic sees the whole metadata."""
 
+from aphub.models.attendance import AttendanceConcern, AttendanceMark, SchoolHoliday
 from aphub.models.base import Base
 from aphub.models.children import (
     AccessLog,
@@ -11,8 +12,10 @@ from aphub.models.children import (
     PassportSectionVersion,
 )
 from aphub.models.events import Event, EventChainHead
+from aphub.models.idempotency import IdempotencyKey
 from aphub.models.organisations import ApiClient, Organisation, OrganisationType
-from aphub.models.placements import IntendedOutcome, Placement
+from aphub.models.outcomes import Accreditation, FollowUp, OutcomeProgress
+from aphub.models.placements import IntendedOutcome, Placement, PlacementReview
 from aphub.models.providers import (
     ProviderConcern,
     ProviderLocation,
@@ -25,20 +28,27 @@ from aphub.models.providers import (
 
 __all__ = [
     "AccessLog",
+    "Accreditation",
     "ApiClient",
+    "AttendanceConcern",
+    "AttendanceMark",
     "Base",
     "Child",
     "Consent",
     "Enrolment",
     "Event",
     "EventChainHead",
+    "FollowUp",
+    "IdempotencyKey",
     "IntendedOutcome",
     "Involvement",
     "Organisation",
     "OrganisationType",
+    "OutcomeProgress",
     "PassportSection",
     "PassportSectionVersion",
     "Placement",
+    "PlacementReview",
     "ProviderConcern",
     "ProviderLocation",
     "ProviderOffer",
@@ -46,4 +56,5 @@ __all__ = [
     "ProviderProfile",
     "ProviderQARecord",
     "ProviderQAStatusChange",
+    "SchoolHoliday",
 ]

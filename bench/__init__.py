@@ -1,0 +1,1 @@
+"""Benchmark harness: data generator, bare reference app and runner (see README.md)."""

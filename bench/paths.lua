@@ -1,0 +1,41 @@
+-- wrk script: request the paths listed in a file (one a line), in turn, starting at a
+-- random line per thread, so requests spread over many rows; print a summary as JSON.
+--   wrk ... -s bench/paths.lua <url> -- <paths file>
+local paths = {}
+local index = 0
+local threads = {}
+
+function setup(thread)
+  thread:set("number", #threads + 1)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  for line in io.lines(args[1]) do
+    if #line > 0 then
+      paths[#paths + 1] = line
+    end
+  end
+  if #paths == 0 then
+    error("no paths in " .. args[1])
+  end
+  math.randomseed(os.time() + (number or 0) * 7919)
+  index = math.random(#paths) - 1
+end
+
+function request()
+  index = index % #paths + 1
+  return wrk.format(nil, paths[index])
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH {"requests": %d, "duration_us": %d, "bytes": %d, "errors": {"connect": %d, '
+      .. '"read": %d, "write": %d, "status": %d, "timeout": %d}, "latency_us": {"mean": %.1f, '
+      .. '"p50": %d, "p90": %d, "p99": %d, "max": %d}}\n',
+    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status,
+    e.timeout, latency.mean, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max
+  ))
+end

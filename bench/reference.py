@@ -1,0 +1,105 @@
+"""The bare reference: Starlette + an asyncpg pool, nothing else.
+
+    uvicorn bench.reference:create_app --factory   (BENCH_DATABASE_URL=postgresql://...)
+
+It answers the same reads as the hub from the same database, without authentication,
+relationship checks, redaction or audit, so that `hub req/s / reference req/s` is the
+price of everything the hub adds. Same JSON library as the hub (orjson), same pool size.
+
+Routes (one per scenario; a later scenario adds its route here):
+- `GET /children/{id}`: the child's row (the `children` columns) as JSON;
+- `GET /children?la=...&after=...`: the next 50 children of a home LA in id order, with
+  the id to continue after, served by the index `(home_la_id, id)`.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+# The columns of `children` the hub reads for a provider (sharing.statements.CHILD_COLUMNS).
+CHILD_COLUMNS = (
+    "id, version, home_la_id, updated_at, created_at, legal_first_name, legal_last_name, "
+    "preferred_name, date_of_birth, sex, year_group, upn, former_upns, uln, nhs_number, "
+    "sen_provision, primary_need, has_medical_needs, looked_after, looked_after_la_id, "
+    "child_in_need, child_protection_plan, young_carer, youth_justice, free_school_meals"
+)
+CHILD_BY_ID = f"SELECT {CHILD_COLUMNS} FROM children WHERE id = $1"
+CHILDREN_OF_LA = (
+    f"SELECT {CHILD_COLUMNS} FROM children WHERE home_la_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+)
+NIL = uuid.UUID(int=0)
+PAGE = 50
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    # asyncpg's UUIDs are its own type, which orjson hands to `default`; dates and
+    # datetimes orjson writes itself.
+    return Response(
+        orjson.dumps(body, default=str), status_code=status, media_type="application/json"
+    )
+
+
+async def child_by_id(request: Request) -> Response:
+    try:
+        child_id = uuid.UUID(request.path_params["child_id"])
+    except ValueError:
+        return json_response({"detail": "not a UUID"}, 422)
+    async with request.app.state.pool.acquire() as conn:
+        row = await conn.fetchrow(CHILD_BY_ID, child_id)
+    if row is None:
+        return json_response({"detail": "no such child"}, 404)
+    return json_response(dict(row))
+
+
+async def children_of_la(request: Request) -> Response:
+    try:
+        la = uuid.UUID(request.query_params["la"])
+        after = uuid.UUID(request.query_params["after"]) if "after" in request.query_params else NIL
+    except (KeyError, ValueError):
+        return json_response({"detail": "la (and after) must be UUIDs"}, 422)
+    async with request.app.state.pool.acquire() as conn:
+        rows = await conn.fetch(CHILDREN_OF_LA, la, after, PAGE)
+    items = [dict(r) for r in rows]
+    last = str(items[-1]["id"]) if len(items) == PAGE else None
+    return json_response({"items": items, "next_cursor": last})
+
+
+async def healthz(_request: Request) -> Response:
+    return json_response({"status": "ok"})
+
+
+def create_app() -> Starlette:
+    url = os.environ["BENCH_DATABASE_URL"]
+    # The hub's SQLAlchemy pool: `db_pool_size` connections plus as many overflow.
+    pool_size = int(os.environ.get("APHUB_DB_POOL_SIZE", "10"))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.pool = await asyncpg.create_pool(
+            url,
+            min_size=pool_size,
+            max_size=2 * pool_size,
+            server_settings={"application_name": "aphub-bench-reference"},
+        )
+        yield
+        await app.state.pool.close()
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/children/{child_id}", child_by_id),
+            Route("/children", children_of_la),
+        ],
+        lifespan=lifespan,
+    )

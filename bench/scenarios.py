@@ -1,0 +1,239 @@
+"""The scenarios the runner times: each pairs a hub endpoint with the reference's
+equivalent, over the same rows.
+
+A scenario is data: a name, what it measures, and two coroutines. `prepare` chooses the
+requests (paths and headers for the hub and for the reference, the same rows in the
+same order); `check` proves once, before any timing, that both answer correctly (it
+raises `CheckFailed` otherwise). The runner does the rest: the audit-row check, warm-up,
+alternating timed rounds, medians and the ratio against `target`.
+
+To add one (placements, attendance...): write its `prepare` and `check`, give the
+reference app the equivalent route (bench/reference.py), and append a `Scenario` to
+`SCENARIOS`. Data it needs that the generator does not make yet goes in
+bench/generate.py (bump `GENERATOR_VERSION` so existing bench databases regenerate).
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import httpx
+
+from aphub.auth.scopes import DEFAULT_SCOPES
+from aphub.auth.tokens import TokenService
+from aphub.pagination import encode_cursor
+from bench.generate import BenchDatabase
+
+SAMPLE_SEED = 7
+
+
+class CheckFailed(Exception):
+    """The hub or the reference answered wrongly: figures would mean nothing."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the load generator sends to one server: paths (with query strings), taken in
+    turn from a random starting point, and fixed headers."""
+
+    paths: list[str]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    hub: Target
+    reference: Target
+    # access_log rows each hub request must write (None: the endpoint is not audited)
+    audit_rows_per_request: int | None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Context:
+    """What a scenario may use: the bench database, clients for both servers, tokens."""
+
+    bench: BenchDatabase
+    db: asyncpg.Connection
+    hub: httpx.AsyncClient
+    reference: httpx.AsyncClient
+    tokens: TokenService
+    _minted: dict[tuple[uuid.UUID, str], str] = field(default_factory=dict)
+
+    def bearer(self, organisation_id: uuid.UUID, organisation_type: str) -> dict[str, str]:
+        """`Authorization` for a client of this organisation with its type's default
+        scopes, signed with the hub's key (the hub verifies it like any other)."""
+        key = (organisation_id, organisation_type)
+        if key not in self._minted:
+            token, _ttl = self.tokens.issue(
+                client_id=f"bench-{organisation_type}",
+                organisation_id=organisation_id,
+                organisation_type=organisation_type,
+                scopes=list(DEFAULT_SCOPES[organisation_type]),
+            )
+            self._minted[key] = token
+        return {"Authorization": f"Bearer {self._minted[key]}"}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    prepare: Callable[[Context], Awaitable[Prepared]]
+    check: Callable[[Context, Prepared], Awaitable[list[str]]]
+    target: float = 0.5  # hub req/s at least this fraction of the reference's
+
+
+def expect(condition: bool, message: str) -> None:
+    if not condition:
+        raise CheckFailed(message)
+
+
+def body(response: httpx.Response, what: str) -> Any:
+    expect(
+        response.status_code == 200,
+        f"{what}: {response.status_code} {response.text[:300]}",
+    )
+    return response.json()
+
+
+# --- child_by_id --------------------------------------------------------------------
+
+
+async def child_by_id_prepare(ctx: Context) -> Prepared:
+    rows = await ctx.db.fetch(
+        "SELECT DISTINCT child_id FROM placements WHERE provider_id = $1 AND status = 'active'",
+        ctx.bench.provider_id,
+    )
+    ids = sorted(str(r["child_id"]) for r in rows)
+    random.Random(SAMPLE_SEED).shuffle(ids)
+    return Prepared(
+        hub=Target(
+            [f"/v1/children/{i}" for i in ids], ctx.bearer(ctx.bench.provider_id, "provider")
+        ),
+        reference=Target([f"/children/{i}" for i in ids]),
+        audit_rows_per_request=1,
+        notes=[f"{len(ids):,} children with an active placement at the bench provider"],
+    )
+
+
+async def child_by_id_check(ctx: Context, prepared: Prepared) -> list[str]:
+    path = prepared.hub.paths[0]
+    child = body(await ctx.hub.get(path, headers=prepared.hub.headers), f"hub GET {path}")
+    ref = body(await ctx.reference.get(prepared.reference.paths[0]), "reference GET")
+    expect(child["id"] == ref["id"], f"hub and reference read different rows: {path}")
+    expect(
+        child.get("legal_last_name") == ref["legal_last_name"],
+        "hub and reference disagree on the child's name",
+    )
+    expect(
+        "provider_placement" in child["access"]["rules"],
+        f"hub did not grant by provider_placement: {child['access']}",
+    )
+    # redaction: a provider sees `looked_after` but none of the other social-care fields
+    expect(
+        "child_in_need" not in child and "looked_after" in child,
+        "provider view is not redacted as the policy says",
+    )
+    hidden = await ctx.db.fetchval(
+        "SELECT c.id FROM children c WHERE NOT EXISTS (SELECT 1 FROM placements p "
+        "WHERE p.child_id = c.id AND p.provider_id = $1) LIMIT 1",
+        ctx.bench.provider_id,
+    )
+    denied = await ctx.hub.get(f"/v1/children/{hidden}", headers=prepared.hub.headers)
+    expect(denied.status_code == 404, f"hub showed a child the provider may not see: {hidden}")
+    return [
+        f"hub GET {path} as the bench provider: 200, rules {child['access']['rules']}, "
+        f"categories {', '.join(child['access']['categories'])}",
+        "reference returns the same row; a child without a placement there: hub 404",
+    ]
+
+
+# --- children_list ------------------------------------------------------------------
+
+LIST_POSITIONS = 200
+PAGE = 50
+
+
+async def children_list_prepare(ctx: Context) -> Prepared:
+    """Pages at positions spread over the home LA's children: the first page and pages
+    after each of `LIST_POSITIONS` ids, as a client walking with `next_cursor` would ask
+    for them (the cursors are the hub's own encoding, checked against its answers)."""
+    la = ctx.bench.home_la_id
+    ids = [
+        r["id"]
+        for r in await ctx.db.fetch("SELECT id FROM children WHERE home_la_id = $1 ORDER BY id", la)
+    ]
+    step = max(1, len(ids) // LIST_POSITIONS)
+    positions: list[uuid.UUID | None] = [None, *ids[step:-PAGE:step]]
+    random.Random(SAMPLE_SEED).shuffle(positions)
+    hub_paths, ref_paths = [], []
+    for after in positions:
+        if after is None:
+            hub_paths.append(f"/v1/children?limit={PAGE}")
+            ref_paths.append(f"/children?la={la}")
+        else:
+            hub_paths.append(f"/v1/children?limit={PAGE}&cursor={encode_cursor([str(after)])}")
+            ref_paths.append(f"/children?la={la}&after={after}")
+    return Prepared(
+        hub=Target(hub_paths, ctx.bearer(la, "local_authority")),
+        reference=Target(ref_paths),
+        audit_rows_per_request=PAGE,
+        notes=[f"{len(positions)} page positions over the LA's {len(ids):,} resident children"],
+    )
+
+
+async def children_list_check(ctx: Context, prepared: Prepared) -> list[str]:
+    headers = prepared.hub.headers
+    # Walk a few pages from the start: the cursors the hub hands out are the ones the
+    # runner builds, so the timed positions are pages a real client would reach.
+    path, walked, overlap, seen = f"/v1/children?limit={PAGE}", 0, 0, 0
+    ref_path = prepared.reference.paths[prepared.hub.paths.index(path)]
+    for _ in range(3):
+        page = body(await ctx.hub.get(path, headers=headers), f"hub GET {path}")
+        ref = body(await ctx.reference.get(ref_path), f"reference GET {ref_path}")
+        items = page["items"]
+        expect(len(items) == PAGE, f"hub page of {len(items)} children, not {PAGE}")
+        expect(len(ref["items"]) == PAGE, "reference page is short")
+        ids = [c["id"] for c in items]
+        expect(ids == sorted(ids), "hub page is not in id order")
+        expect(
+            page["next_cursor"] == encode_cursor([ids[-1]]),
+            "the hub's cursors are not the ones the runner builds",
+        )
+        expect(all("legal_last_name" in c for c in items), "home LA does not see names")
+        # The hub's list also holds children the LA hosts (la_host): the reference's
+        # home-LA page is the equivalent query, not necessarily the same 50 rows.
+        overlap += len(set(ids) & {c["id"] for c in ref["items"]})
+        seen += PAGE
+        walked += 1
+        path = f"/v1/children?limit={PAGE}&cursor={page['next_cursor']}"
+        ref_path = f"/children?la={ctx.bench.home_la_id}&after={ids[-1]}"
+    return [
+        f"hub walked {walked} pages of {PAGE} as the home LA via next_cursor (200, id order)",
+        f"{overlap}/{seen} of those children are on the reference's pages "
+        "(the rest: children the LA hosts, which the hub adds)",
+    ]
+
+
+SCENARIOS: list[Scenario] = [
+    Scenario(
+        "child_by_id",
+        "GET /v1/children/{id} as a provider (token, relationship check, category "
+        "redaction, access-audit row) vs the reference selecting the row by id",
+        child_by_id_prepare,
+        child_by_id_check,
+    ),
+    Scenario(
+        "children_list",
+        "GET /v1/children?limit=50 as the home LA, at cursors spread over its children "
+        "(50 audit rows a page) vs the reference's page of 50 by (home_la_id, id)",
+        children_list_prepare,
+        children_list_check,
+    ),
+]

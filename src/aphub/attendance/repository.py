@@ -1,0 +1,242 @@
+"""Reading attendance: marks and summaries, one statement each, with the placement
+visibility of the sharing layer in the statement wherever a list spans placements."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from functools import cache
+from typing import Any
+
+from aphub.auth.principal import Principal
+from aphub.db import UnitOfWork
+from aphub.sharing.placements import placement_visible
+from aphub.sharing.policy import Policy, active_policy
+
+# An unbounded window end is the far past / far future (marks are never in the future).
+EARLIEST = date(1900, 1, 1)
+LATEST = date(9999, 12, 31)
+
+MARK_COLUMNS = (
+    "m.placement_id, m.date, m.session, m.mark, m.code, m.minutes_late, m.note, m.recorded_at"
+)
+AGGREGATES = (
+    "count(*) FILTER (WHERE m.mark <> 'not_required') AS possible, "
+    "count(*) FILTER (WHERE m.mark IN ('present', 'late')) AS attended, "
+    "count(*) FILTER (WHERE m.mark = 'present') AS present, "
+    "count(*) FILTER (WHERE m.mark = 'late') AS late, "
+    "count(*) FILTER (WHERE m.mark = 'absent_authorised') AS absent_authorised, "
+    "count(*) FILTER (WHERE m.mark = 'absent_unauthorised') AS absent_unauthorised, "
+    "count(*) FILTER (WHERE m.mark = 'absent_unauthorised' AND m.note IS NULL) "
+    "AS unexplained_absences, "
+    "count(*) FILTER (WHERE m.mark = 'not_required') AS not_required"
+)
+COUNTS = (
+    "possible",
+    "attended",
+    "present",
+    "late",
+    "absent_authorised",
+    "absent_unauthorised",
+    "unexplained_absences",
+    "not_required",
+)
+
+PLACEMENT_MARKS = (
+    f"SELECT {MARK_COLUMNS} FROM attendance_marks m WHERE m.placement_id = $1 "
+    "AND m.date BETWEEN $2 AND $3 AND (m.date, m.session) > ($4, $5) "
+    "ORDER BY m.date, m.session LIMIT $6"
+)
+CHILD_MARKS = (
+    f"SELECT {MARK_COLUMNS} FROM placements p JOIN attendance_marks m ON m.placement_id = p.id "
+    "WHERE p.child_id = $1 AND m.date BETWEEN $2 AND $3 "
+    "AND (m.date, m.session, m.placement_id) > ($4, $5, $6) "
+    "ORDER BY m.date, m.session, m.placement_id LIMIT $7"
+)
+PLACEMENT_SUMMARY = (
+    f"SELECT {AGGREGATES} FROM attendance_marks m "
+    "WHERE m.placement_id = $1 AND m.date BETWEEN $2 AND $3"
+)
+CHILD_SUMMARY = (
+    f"SELECT {AGGREGATES} FROM placements p JOIN attendance_marks m ON m.placement_id = p.id "
+    "WHERE p.child_id = $1 AND m.date BETWEEN $2 AND $3"
+)
+# first and last four weeks of a placement's marks (attendance at entry and at exit)
+ENTRY_EXIT = (
+    "WITH span AS (SELECT min(date) AS first, max(date) AS last FROM attendance_marks "
+    "WHERE placement_id = $1) "
+    "SELECT span.first, span.last, e.*, x.* FROM span, "
+    f"LATERAL (SELECT {AGGREGATES.replace(' AS ', ' AS entry_')} FROM attendance_marks m "
+    "WHERE m.placement_id = $1 AND m.date BETWEEN span.first AND span.first + 27) e, "
+    f"LATERAL (SELECT {AGGREGATES.replace(' AS ', ' AS exit_')} FROM attendance_marks m "
+    "WHERE m.placement_id = $1 AND m.date BETWEEN span.last - 27 AND span.last) x"
+)
+
+SUMMARY_FILTERS = {
+    "status": "p.status = ${n}",
+    "provider_id": "p.provider_id = ${n}::uuid",
+    "commissioner_id": "p.commissioner_id = ${n}::uuid",
+    "child_id": "p.child_id = ${n}::uuid",
+}
+
+
+@cache
+def _summary_page_sql(organisation_type: str, policy: Policy, filters: tuple[str, ...]) -> str:
+    """Per-placement summaries of the next page of visible placements: the page is chosen
+    first (by id, after $2, $3 rows), then each placement's marks in the window ($4..$5)
+    are counted through the primary key."""
+    visible = placement_visible(organisation_type, "$1::uuid", policy)
+    where = [visible, "p.id > $2::uuid"]
+    where += [SUMMARY_FILTERS[name].format(n=i + 6) for i, name in enumerate(filters)]
+    return (
+        "SELECT pg.id, pg.child_id, pg.provider_id, pg.status, s.* FROM ("
+        "SELECT p.id, p.child_id, p.provider_id, p.status FROM placements p "
+        f"WHERE {' AND '.join(where)} ORDER BY p.id LIMIT $3) pg "
+        f"CROSS JOIN LATERAL (SELECT {AGGREGATES} FROM attendance_marks m "
+        "WHERE m.placement_id = pg.id AND m.date BETWEEN $4 AND $5) s ORDER BY pg.id"
+    )
+
+
+def window(from_date: date | None, to_date: date | None) -> tuple[date, date]:
+    return from_date or EARLIEST, to_date or LATEST
+
+
+def mark_json(row: Any) -> dict[str, Any]:
+    return {
+        "placement_id": str(row["placement_id"]),
+        "date": row["date"].isoformat(),
+        "session": row["session"],
+        "mark": row["mark"],
+        "code": row["code"],
+        "minutes_late": row["minutes_late"],
+        "note": row["note"],
+        "recorded_at": row["recorded_at"].isoformat(),
+    }
+
+
+def summary_json(
+    row: Any, from_date: date | None, to_date: date | None, prefix: str = ""
+) -> dict[str, Any]:
+    counts = {name: int(row[prefix + name] or 0) for name in COUNTS}
+    possible = counts["possible"]
+    percentage = round(counts["attended"] * 100 / possible, 1) if possible else None
+    return {
+        "from_date": from_date.isoformat() if from_date else None,
+        "to_date": to_date.isoformat() if to_date else None,
+        **counts,
+        "percentage": percentage,
+    }
+
+
+async def placement_marks(
+    uow: UnitOfWork,
+    placement_id: uuid.UUID,
+    span: tuple[date, date],
+    after: tuple[date, str] | None,
+    limit: int,
+) -> list[Any]:
+    after_date, after_session = after or (EARLIEST, "")
+    return await uow.fetch(
+        PLACEMENT_MARKS, placement_id, *span, after_date, after_session, limit + 1
+    )
+
+
+async def child_marks(
+    uow: UnitOfWork,
+    child_id: uuid.UUID,
+    span: tuple[date, date],
+    after: tuple[date, str, uuid.UUID] | None,
+    limit: int,
+) -> list[Any]:
+    after_values = after or (EARLIEST, "", uuid.UUID(int=0))
+    return await uow.fetch(CHILD_MARKS, child_id, *span, *after_values, limit + 1)
+
+
+async def placement_summary(
+    uow: UnitOfWork, placement_id: uuid.UUID, span: tuple[date, date]
+) -> Any:
+    return await uow.fetchrow(PLACEMENT_SUMMARY, placement_id, *span)
+
+
+async def child_summary(uow: UnitOfWork, child_id: uuid.UUID, span: tuple[date, date]) -> Any:
+    return await uow.fetchrow(CHILD_SUMMARY, child_id, *span)
+
+
+async def entry_exit(uow: UnitOfWork, placement_id: uuid.UUID) -> Any:
+    return await uow.fetchrow(ENTRY_EXIT, placement_id)
+
+
+async def summary_page(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    after: uuid.UUID | None,
+    limit: int,
+    span: tuple[date, date],
+    filters: dict[str, Any],
+) -> list[Any]:
+    names = tuple(sorted(k for k, v in filters.items() if v is not None))
+    return await uow.fetch(
+        _summary_page_sql(principal.organisation_type, active_policy(), names),
+        principal.organisation_id,
+        after or uuid.UUID(int=0),
+        limit + 1,
+        *span,
+        *(filters[n] for n in names),
+    )
+
+
+CONCERN_FILTERS = {
+    "placement_id": "x.placement_id = ${n}::uuid",
+    "kind": "x.kind = ${n}",
+}
+
+
+@cache
+def _concerns_sql(organisation_type: str, policy: Policy, filters: tuple[str, ...]) -> str:
+    visible = placement_visible(organisation_type, "$1::uuid", policy)
+    where = [visible, "x.id > $2::uuid"]
+    where += [CONCERN_FILTERS[name].format(n=i + 4) for i, name in enumerate(filters)]
+    return (
+        "SELECT x.id, x.placement_id, x.child_id, x.commissioner_id, x.home_la_id, x.kind, "
+        "x.day, x.window_from, x.possible, x.attended, x.percentage, x.sessions, x.raised_at "
+        "FROM attendance_concerns x JOIN placements p ON p.id = x.placement_id "
+        f"WHERE {' AND '.join(where)} ORDER BY x.id LIMIT $3"
+    )
+
+
+def concern_json(row: Any) -> dict[str, Any]:
+    percentage = row["percentage"]
+    return {
+        "id": str(row["id"]),
+        "placement_id": str(row["placement_id"]),
+        "child_id": str(row["child_id"]),
+        "commissioner_id": str(row["commissioner_id"]),
+        "home_la_id": str(row["home_la_id"]),
+        "kind": row["kind"],
+        "day": row["day"].isoformat(),
+        "window_from": row["window_from"].isoformat() if row["window_from"] else None,
+        "possible": row["possible"],
+        "attended": row["attended"],
+        "percentage": float(percentage) if percentage is not None else None,
+        "sessions": row["sessions"],
+        "raised_at": row["raised_at"].isoformat(),
+    }
+
+
+async def concerns_page(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    after: uuid.UUID | None,
+    limit: int,
+    filters: dict[str, Any],
+) -> list[Any]:
+    names = tuple(sorted(k for k, v in filters.items() if v is not None))
+    return await uow.fetch(
+        _concerns_sql(principal.organisation_type, active_policy(), names),
+        principal.organisation_id,
+        after or uuid.UUID(int=0),
+        limit + 1,
+        *(filters[n] for n in names),
+    )
