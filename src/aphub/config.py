@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(
         default=6000, description="Requests per client per minute before 429 (0 disables)."
     )
-    db_pool_size: int = 10
+    db_pool_size: int = Field(default=20, ge=1, le=500, description="Connections per worker")
     sharing_policy: Path | None = Field(
         default=None,
         description="Path to an information-sharing policy file replacing the default.",

@@ -63,8 +63,10 @@ def resolve_database_url(settings: Settings) -> str:
 def create_engine(url: str, settings: Settings) -> AsyncEngine:
     return create_async_engine(
         url,
+        # A fixed pool: overflow connections are closed on return, and under load that
+        # churn (a new backend, codecs, re-planned statements) cost more than the queries.
         pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
+        max_overflow=0,
         pool_pre_ping=False,
         connect_args={"server_settings": {"application_name": "aphub"}},
     )
@@ -147,14 +149,37 @@ class Database:
         self.sessions = async_sessionmaker(
             self.engine, expire_on_commit=False, class_=SerialSession
         )
+        self._pool_size = settings.db_pool_size
+        self._read_pool: Any = None
+        self._read_pool_lock = asyncio.Lock()
+
+    async def read_pool(self) -> Any:
+        """A plain asyncpg pool for statements that need no transaction of their own (a
+        read with its audit row is one atomic statement): checking a connection out of it
+        costs a fraction of an ORM session's checkout, the largest fixed cost of a read."""
+        if self._read_pool is None:
+            async with self._read_pool_lock:
+                if self._read_pool is None:
+                    import asyncpg
+
+                    dsn = make_url(self.url).set(drivername="postgresql")
+                    self._read_pool = await asyncpg.create_pool(
+                        dsn.render_as_string(hide_password=False),
+                        min_size=1,
+                        max_size=self._pool_size,
+                        server_settings={"application_name": "aphub"},
+                    )
+        return self._read_pool
 
     async def dispose(self) -> None:
+        if self._read_pool is not None:
+            await self._read_pool.close()
         await self.engine.dispose()
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
         async with self.sessions() as session:
-            uow = UnitOfWork(session)
+            uow = UnitOfWork(session, self)
             try:
                 yield uow
                 await uow.commit()
@@ -162,6 +187,8 @@ class Database:
                 await session.rollback()
                 await uow.run_after_rollback()
                 raise
+            finally:
+                await uow.release()
 
     async def ping(self) -> bool:
         try:
@@ -184,8 +211,11 @@ class UnitOfWork:
     events commit together or not at all.
     """
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, database: Database | None = None) -> None:
         self.session = session
+        self.database = database
+        self._autocommit: Any = None  # a read-pool connection, until the ORM is used
+        self._begun = False
         self.lock = session.hub_lock if isinstance(session, SerialSession) else TaskLock()
         self._before_commit: list[BeforeCommit] = []
         self.state: dict[str, Any] = {}
@@ -206,12 +236,36 @@ class UnitOfWork:
 
         Hot read paths execute prepared SQL on it and build JSON from the rows
         (see performance.md: the ORM round trip costs more than half the budget).
-        Hold `uow.lock` while using it.
+        Until the unit of work's session starts its transaction, that is a connection of
+        the read pool in autocommit: each statement stands alone (a read and its audit row
+        are one statement). Once the session is in a transaction, it is the session's own
+        connection, so raw reads see the unit's pending changes. Hold `uow.lock` while
+        using it.
         """
         async with self.lock:
+            if self.database is not None and not self.session.in_transaction():
+                if self._autocommit is None:
+                    pool = await self.database.read_pool()
+                    self._autocommit = await pool.acquire()
+                return self._autocommit
             conn = await self.session.connection()
             raw = await conn.get_raw_connection()
             return raw.driver_connection
+
+    async def begin(self) -> None:
+        """Open the unit's transaction now, for raw statements that write or take
+        transaction-scoped locks: they must commit or roll back with everything else."""
+        async with self.lock:
+            if not self._begun:
+                conn = await self.session.connection()
+                # SQLAlchemy sends BEGIN before the first statement it executes itself
+                await conn.exec_driver_sql("SELECT 1")
+                self._begun = True
+
+    async def release(self) -> None:
+        if self._autocommit is not None and self.database is not None:
+            connection, self._autocommit = self._autocommit, None
+            await (await self.database.read_pool()).release(connection)
 
     async def _flushed(self) -> None:
         # raw reads see the session's pending changes, as an ORM query would (autoflush)

@@ -109,6 +109,7 @@ def _percentage(attended: int, possible: int) -> float:
 
 
 async def _lock(uow: UnitOfWork, mode: LockMode) -> bool:
+    await uow.begin()  # the run's lock and the concerns it inserts are one transaction
     if mode == "none":
         return True
     if mode == "wait":

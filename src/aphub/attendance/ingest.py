@@ -136,6 +136,7 @@ async def return_attendance(
     """Check every row, write the valid ones, record the events; the report says which."""
     if principal.organisation_type != "provider":
         raise Forbidden("Only AP providers return attendance, for their own placements")
+    await uow.begin()  # the lock, the marks and the events are one transaction
     lock = await uow.fetchrow(LOCK_AND_TODAY, str(principal.organisation_id))
     rows, rejected = parse_rows(raw_rows, lock["today"])
     found = await uow.fetch(
