@@ -38,6 +38,19 @@ CHILD_BY_ID = f"SELECT {CHILD_COLUMNS} FROM children WHERE id = $1"
 CHILDREN_OF_LA = (
     f"SELECT {CHILD_COLUMNS} FROM children WHERE home_la_id = $1 AND id > $2 ORDER BY id LIMIT $3"
 )
+PLACEMENT_COLUMNS = (
+    "id, version, status, child_id, commissioner_id, provider_id, home_school_id, offer_id, "
+    "delivery_location_ids, legal_basis, primary_reason, dual_registered, start_date, "
+    "planned_end_date, actual_end_date, hours_per_week, pattern, part_time_justification, "
+    "exit_strategy, review_frequency_weeks, next_review_date, funding, transport, "
+    "safeguarding_confirmed_on, ehcp_caseworker_notified_on, virtual_school_head_notified_on, "
+    "end_reason, destination, closing_note, created_at, updated_at"
+)
+PLACEMENT_BY_ID = f"SELECT {PLACEMENT_COLUMNS} FROM placements WHERE id = $1"
+PLACEMENTS_OF_PROVIDER = (
+    f"SELECT {PLACEMENT_COLUMNS} FROM placements WHERE provider_id = $1 AND id > $2 "
+    "ORDER BY id LIMIT $3"
+)
 NIL = uuid.UUID(int=0)
 PAGE = 50
 
@@ -75,21 +88,46 @@ async def children_of_la(request: Request) -> Response:
     return json_response({"items": items, "next_cursor": last})
 
 
+async def placement_by_id(request: Request) -> Response:
+    try:
+        placement_id = uuid.UUID(request.path_params["placement_id"])
+    except ValueError:
+        return json_response({"detail": "not a UUID"}, 422)
+    async with request.app.state.pool.acquire() as conn:
+        row = await conn.fetchrow(PLACEMENT_BY_ID, placement_id)
+    if row is None:
+        return json_response({"detail": "no such placement"}, 404)
+    return json_response(dict(row))
+
+
+async def placements_of_provider(request: Request) -> Response:
+    try:
+        provider = uuid.UUID(request.query_params["provider"])
+        after = uuid.UUID(request.query_params["after"]) if "after" in request.query_params else NIL
+    except (KeyError, ValueError):
+        return json_response({"detail": "provider (and after) must be UUIDs"}, 422)
+    async with request.app.state.pool.acquire() as conn:
+        rows = await conn.fetch(PLACEMENTS_OF_PROVIDER, provider, after, PAGE)
+    items = [dict(r) for r in rows]
+    last = str(items[-1]["id"]) if len(items) == PAGE else None
+    return json_response({"items": items, "next_cursor": last})
+
+
 async def healthz(_request: Request) -> Response:
     return json_response({"status": "ok"})
 
 
 def create_app() -> Starlette:
     url = os.environ["BENCH_DATABASE_URL"]
-    # The hub's SQLAlchemy pool: `db_pool_size` connections plus as many overflow.
-    pool_size = int(os.environ.get("APHUB_DB_POOL_SIZE", "10"))
+    # As many connections as the hub may hold (its fixed pool of `db_pool_size`).
+    pool_size = int(os.environ.get("APHUB_DB_POOL_SIZE", "20"))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.pool = await asyncpg.create_pool(
             url,
             min_size=pool_size,
-            max_size=2 * pool_size,
+            max_size=pool_size,
             server_settings={"application_name": "aphub-bench-reference"},
         )
         yield
@@ -100,6 +138,8 @@ def create_app() -> Starlette:
             Route("/healthz", healthz),
             Route("/children/{child_id}", child_by_id),
             Route("/children", children_of_la),
+            Route("/placements/{placement_id}", placement_by_id),
+            Route("/placements", placements_of_provider),
         ],
         lifespan=lifespan,
     )

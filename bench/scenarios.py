@@ -221,6 +221,74 @@ async def children_list_check(ctx: Context, prepared: Prepared) -> list[str]:
     ]
 
 
+# --- placements ----------------------------------------------------------------------
+
+
+async def _provider_placements(ctx: Context) -> list[str]:
+    rows = await ctx.db.fetch(
+        "SELECT id FROM placements WHERE provider_id = $1 AND status IN "
+        "('requested', 'offered', 'active') ORDER BY id",
+        ctx.bench.provider_id,
+    )
+    return [str(r["id"]) for r in rows]
+
+
+async def placement_by_id_prepare(ctx: Context) -> Prepared:
+    ids = await _provider_placements(ctx)
+    random.Random(SAMPLE_SEED).shuffle(ids)
+    return Prepared(
+        hub=Target(
+            [f"/v1/placements/{i}" for i in ids], ctx.bearer(ctx.bench.provider_id, "provider")
+        ),
+        reference=Target([f"/placements/{i}" for i in ids]),
+        audit_rows_per_request=None,
+        notes=[f"{len(ids):,} live placements at the bench provider"],
+    )
+
+
+async def placement_by_id_check(ctx: Context, prepared: Prepared) -> list[str]:
+    path = prepared.hub.paths[0]
+    hub = body(await ctx.hub.get(path, headers=prepared.hub.headers), f"hub GET {path}")
+    ref = body(await ctx.reference.get(prepared.reference.paths[0]), "reference GET")
+    expect(hub["id"] == ref["id"], "hub and reference read different placements")
+    expect(hub["status"] == ref["status"], "hub and reference disagree on the status")
+    other = await ctx.db.fetchval(
+        "SELECT id FROM placements WHERE provider_id <> $1 LIMIT 1", ctx.bench.provider_id
+    )
+    denied = await ctx.hub.get(f"/v1/placements/{other}", headers=prepared.hub.headers)
+    expect(denied.status_code == 404, "hub showed another provider's placement")
+    return [f"hub GET {path} as the bench provider: 200; another provider's placement: 404"]
+
+
+async def placements_list_prepare(ctx: Context) -> Prepared:
+    ids = await _provider_placements(ctx)
+    starts = [ids[i] for i in range(0, max(len(ids) - PAGE, 1), max(len(ids) // 200, 1))]
+    hub_paths = ["/v1/placements?limit=50"] + [
+        f"/v1/placements?limit=50&cursor={encode_cursor([i])}" for i in starts
+    ]
+    provider = ctx.bench.provider_id
+    ref_paths = [f"/placements?provider={provider}"] + [
+        f"/placements?provider={provider}&after={i}" for i in starts
+    ]
+    return Prepared(
+        hub=Target(hub_paths, ctx.bearer(provider, "provider")),
+        reference=Target(ref_paths),
+        audit_rows_per_request=None,
+        notes=[f"{len(hub_paths)} page positions over {len(ids):,} live placements"],
+    )
+
+
+async def placements_list_check(ctx: Context, prepared: Prepared) -> list[str]:
+    hub = body(await ctx.hub.get(prepared.hub.paths[1], headers=prepared.hub.headers), "hub page")
+    ref = body(await ctx.reference.get(prepared.reference.paths[1]), "reference page")
+    expect(len(hub["items"]) == PAGE, f"hub page has {len(hub['items'])} items")
+    expect(
+        hub["items"][0]["id"] == ref["items"][0]["id"],
+        "hub and reference pages start at different placements",
+    )
+    return ["hub and reference pages of 50 start at the same placement"]
+
+
 SCENARIOS: list[Scenario] = [
     Scenario(
         "child_by_id",
@@ -235,5 +303,21 @@ SCENARIOS: list[Scenario] = [
         "(50 audit rows a page) vs the reference's page of 50 by (home_la_id, id)",
         children_list_prepare,
         children_list_check,
+    ),
+    Scenario(
+        "placement_by_id",
+        "GET /v1/placements/{id} as its provider (token, visibility by placement state, "
+        "JSON built in PostgreSQL) vs the reference selecting the row by id",
+        placement_by_id_prepare,
+        placement_by_id_check,
+        target=0.6,
+    ),
+    Scenario(
+        "placements_list",
+        "GET /v1/placements?limit=50 as the provider at cursors spread over its live "
+        "placements vs the reference's page of 50 by (provider_id, id)",
+        placements_list_prepare,
+        placements_list_check,
+        target=0.6,
     ),
 ]
