@@ -11,7 +11,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import text
@@ -198,6 +198,50 @@ class Database:
         except Exception:  # any failure means "not ready"; the probe only reports it
             log.warning("database ping failed", exc_info=True)
             return False
+
+
+class Reads(Protocol):
+    """What a read through the sharing layer needs of its unit: statements, and whether
+    they run inside a transaction that may yet roll back."""
+
+    async def fetch(self, sql: str, *args: Any) -> list[Any]: ...
+
+    async def fetchrow(self, sql: str, *args: Any) -> Any: ...
+
+    async def in_transaction(self) -> bool: ...
+
+    def after_rollback(self, sql: str, *args: Any) -> None: ...
+
+
+class ReadUnit:
+    """A unit for the hot single-row reads: one read-pool connection in autocommit, no
+    session, no transaction (each read and its audit row are one atomic statement)."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._conn: Any = None
+
+    async def _connection(self) -> Any:
+        if self._conn is None:
+            self._conn = await (await self.database.read_pool()).acquire()
+        return self._conn
+
+    async def fetch(self, sql: str, *args: Any) -> list[Any]:
+        return list(await (await self._connection()).fetch(sql, *args))
+
+    async def fetchrow(self, sql: str, *args: Any) -> Any:
+        return await (await self._connection()).fetchrow(sql, *args)
+
+    async def in_transaction(self) -> bool:
+        return False
+
+    def after_rollback(self, sql: str, *args: Any) -> None:
+        raise RuntimeError("a read unit has no transaction to roll back")
+
+    async def release(self) -> None:
+        if self._conn is not None:
+            connection, self._conn = self._conn, None
+            await (await self.database.read_pool()).release(connection)
 
 
 BeforeCommit = Callable[["UnitOfWork"], Awaitable[None]]

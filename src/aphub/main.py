@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
-from aphub import __version__
+from aphub import __version__, fastpath
 from aphub.attendance import jobs
 from aphub.attendance.routes import router as attendance_router
 from aphub.auth.keys import load_or_create_signing_key
@@ -189,6 +189,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         app.include_router(router)
     app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)
     mount_docs(app, title=TITLE)
+    # matched first: the hot reads skip FastAPI's per-request machinery (aphub/fastpath.py)
+    app.router.routes[0:0] = fastpath.ROUTES
     app.add_middleware(
         HubMiddleware,
         max_body_bytes=settings.max_body_bytes,

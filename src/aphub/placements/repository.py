@@ -11,7 +11,7 @@ import orjson
 from sqlalchemy import select
 
 from aphub.auth.principal import Principal
-from aphub.db import UnitOfWork
+from aphub.db import Reads, UnitOfWork
 from aphub.models import Organisation
 from aphub.sharing.placements import placement_visible
 from aphub.sharing.policy import Policy, active_policy
@@ -82,7 +82,7 @@ def _visible_sql(organisation_type: str, policy: Policy) -> str:
     return f"SELECT p.id FROM placements p WHERE p.id = $2::uuid AND {visible}"
 
 
-async def read_json(uow: UnitOfWork, principal: Principal, placement_id: uuid.UUID) -> str | None:
+async def read_json(uow: Reads, principal: Principal, placement_id: uuid.UUID) -> str | None:
     """The placement as JSON text, or None when it does not exist for the caller."""
     row = await uow.fetchrow(
         _one_sql(principal.organisation_type, active_policy()),

@@ -55,6 +55,13 @@ async def placement_response(
         body: str | None = await repository.read_json_after_change(uow, placement_id)
     else:
         body = await repository.read_json(uow, principal, placement_id)
+    return placement_json_response(body, placement_id, status)
+
+
+def placement_json_response(
+    body: str | None, placement_id: uuid.UUID, status: int = 200
+) -> Response:
+    """The placement JSON built by PostgreSQL, with its ETag (404 when there is none)."""
     if body is None:
         raise NotFound("No such placement, or not visible to you")
     version = orjson.loads(body)["version"]

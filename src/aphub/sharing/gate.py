@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from aphub.auth.principal import Principal
-from aphub.db import UnitOfWork
+from aphub.db import Reads, UnitOfWork
 from aphub.errors import Forbidden, NotFound
 from aphub.sharing import statements
 from aphub.sharing.fields import FIELD_CATEGORY
@@ -32,7 +32,7 @@ def _audit_args(principal: Principal, surface: str, action: str) -> list[Any]:
 
 
 async def read_child(
-    uow: UnitOfWork, principal: Principal, child_id: uuid.UUID, *, surface: str = "rest"
+    uow: Reads, principal: Principal, child_id: uuid.UUID, *, surface: str = "rest"
 ) -> dict[str, Any]:
     """The child shaped for the caller; 404 when hidden (the denial is audited)."""
     row = await uow.fetchrow(
@@ -48,7 +48,7 @@ async def read_child(
 
 
 async def _keep_denial(
-    uow: UnitOfWork, principal: Principal, child_id: uuid.UUID, surface: str, action: str
+    uow: Reads, principal: Principal, child_id: uuid.UUID, surface: str, action: str
 ) -> None:
     """The denied row was written by the read statement; if that ran inside a transaction
     which the failed request will roll back, write it again afterwards."""
