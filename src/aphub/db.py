@@ -140,6 +140,14 @@ class SerialSession(AsyncSession):
             await super().rollback()
 
 
+async def _reset_read_connection(connection: Any) -> None:
+    """Read-pool connections run single autocommit statements and change no session state,
+    so asyncpg's default reset (RESET ALL, UNLISTEN, CLOSE ALL: a round trip on every
+    release) has nothing to undo; only an interrupted transaction is rolled back."""
+    if connection.is_in_transaction():
+        await connection.execute("ROLLBACK")
+
+
 class Database:
     """The engine and session factory for one process."""
 
@@ -168,6 +176,7 @@ class Database:
                         min_size=1,
                         max_size=self._pool_size,
                         server_settings={"application_name": "aphub"},
+                        reset=_reset_read_connection,
                     )
         return self._read_pool
 

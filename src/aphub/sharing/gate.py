@@ -6,8 +6,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import orjson
-
 from aphub.auth.principal import Principal
 from aphub.db import Reads, UnitOfWork
 from aphub.errors import Forbidden, NotFound
@@ -27,7 +25,7 @@ def _audit_args(principal: Principal, surface: str, action: str) -> list[Any]:
         surface,
         action,
         policy.version,
-        orjson.dumps(policy.categories_by_rule()).decode(),
+        policy.categories_by_rule_json,
     ]
 
 

@@ -7,14 +7,22 @@ problem, because a wrong policy is a data breach waiting to happen.
 
 from __future__ import annotations
 
+import json
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from aphub.sharing.fields import CATEGORIES, FIELD_CATEGORY, fields_in
+from aphub.sharing.fields import (
+    CATEGORIES,
+    CORE_FIELDS,
+    FIELD_CATEGORY,
+    SECTION_FIELDS,
+    fields_in,
+)
 
 # Every relationship the hub computes, and the organisation type it belongs to.
 RULE_ORGANISATION_TYPE: dict[str, str] = {
@@ -106,16 +114,43 @@ class Decision:
     def can_read(self, category: str) -> bool:
         return category in self.read.categories
 
+    @cached_property
+    def readable_core(self) -> tuple[str, ...]:
+        """The record's own fields this decision shows, in catalogue order (computed once
+        per decision: decisions are cached by the policy)."""
+        return tuple(name for name in CORE_FIELDS if name in self.read.fields)
+
+    @cached_property
+    def readable_sections(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Each passport section with at least one readable field, and those fields."""
+        sections = (
+            (section, tuple(n for n in names if f"{section}.{n}" in self.read.fields))
+            for section, names in SECTION_FIELDS.items()
+        )
+        return tuple((section, names) for section, names in sections if names)
+
 
 @dataclass(frozen=True, eq=False)  # identity-hashed: statements are cached per policy
 class Policy:
     version: str
     rules: Mapping[str, Rule]
+    # decisions are few (a rule set per relationship mix) and read on every request
+    _decisions: dict[tuple[Any, ...], Decision] = field(default_factory=dict, repr=False)
 
     def decide(
         self, rule_names: Iterable[str], involvement_categories: Iterable[str] | None = None
     ) -> Decision:
         names = tuple(sorted(set(rule_names)))
+        narrowed = None if involvement_categories is None else tuple(sorted(involvement_categories))
+        key = (names, narrowed)
+        cached = self._decisions.get(key)
+        if cached is None:
+            cached = self._decisions[key] = self._decide(names, narrowed)
+        return cached
+
+    def _decide(
+        self, names: tuple[str, ...], involvement_categories: tuple[str, ...] | None
+    ) -> Decision:
         read_categories: set[str] = set()
         read_fields: set[str] = set()
         write_categories: set[str] = set()
@@ -141,6 +176,11 @@ class Policy:
 
     def categories_by_rule(self) -> dict[str, list[str]]:
         return {name: sorted(rule.read.categories) for name, rule in self.rules.items()}
+
+    @cached_property
+    def categories_by_rule_json(self) -> str:
+        """`categories_by_rule` as the JSON the read statements take as a parameter."""
+        return json.dumps(self.categories_by_rule(), sort_keys=True)
 
     def rules_reading(self, field: str) -> list[str]:
         """The rules whose read grant includes the field (before involvement narrowing)."""

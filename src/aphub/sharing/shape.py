@@ -8,7 +8,6 @@ from typing import Any
 
 import orjson
 
-from aphub.sharing.fields import CORE_FIELDS, SECTION_FIELDS
 from aphub.sharing.policy import Decision, Policy
 
 
@@ -31,13 +30,9 @@ def decision_for(row: Mapping[str, Any], policy: Policy) -> Decision:
 
 
 def shape_passport(passport: Mapping[str, Any], decision: Decision) -> dict[str, Any]:
-    fields = decision.read.fields
     shaped: dict[str, Any] = {}
-    for section, known in SECTION_FIELDS.items():
+    for section, visible in decision.readable_sections:
         stored = passport.get(section)
-        visible = [name for name in known if f"{section}.{name}" in fields]
-        if not visible:
-            continue
         content = stored["content"] if stored else {}
         shaped[section] = {
             "version": stored["version"] if stored else 0,
@@ -48,16 +43,14 @@ def shape_passport(passport: Mapping[str, Any], decision: Decision) -> dict[str,
 
 
 def shape_child(row: Mapping[str, Any], decision: Decision) -> dict[str, Any]:
-    fields = decision.read.fields
     child: dict[str, Any] = {
         "id": str(row["id"]),
         "version": row["version"],
         "home_la_id": str(row["home_la_id"]),
         "updated_at": row["updated_at"].isoformat(),
     }
-    for name in CORE_FIELDS:
-        if name in fields:
-            child[name] = _json(row["enrolments"]) if name == "enrolments" else _plain(row[name])
+    for name in decision.readable_core:
+        child[name] = _json(row["enrolments"]) if name == "enrolments" else _plain(row[name])
     passport = shape_passport(_json(row["passport"]) or {}, decision)
     if passport:
         child["passport"] = passport
