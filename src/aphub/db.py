@@ -175,7 +175,13 @@ class Database:
                         dsn.render_as_string(hide_password=False),
                         min_size=1,
                         max_size=self._pool_size,
-                        server_settings={"application_name": "aphub"},
+                        # the read statements are fixed shapes whose plans do not depend on
+                        # their parameters' values; re-planning them per call (custom plans
+                        # for the large list statement take longer than running it) is waste
+                        server_settings={
+                            "application_name": "aphub",
+                            "plan_cache_mode": "force_generic_plan",
+                        },
                         reset=_reset_read_connection,
                     )
         return self._read_pool
