@@ -1,9 +1,16 @@
 -- wrk script: request the paths listed in a file (one a line), in turn, starting at a
 -- random line per thread, so requests spread over many rows; print a summary as JSON.
---   wrk ... -s bench/paths.lua <url> -- <paths file>
+--   wrk ... -s bench/paths.lua <url> -- <paths file> [<method> <body file> <unique header>]
+-- With a method (POST), every request carries the body file's content and, when named, a
+-- header with a value no other request of the run has (an Idempotency-Key).
 local paths = {}
 local index = 0
 local threads = {}
+local method = nil
+local body = nil
+local unique = nil
+local sent = 0
+local prefix = ""
 
 function setup(thread)
   thread:set("number", #threads + 1)
@@ -21,11 +28,33 @@ function init(args)
   end
   math.randomseed(os.time() + (number or 0) * 7919)
   index = math.random(#paths) - 1
+  if args[2] and #args[2] > 0 then
+    method = args[2]
+    local file = assert(io.open(args[3], "rb"))
+    body = file:read("*a")
+    file:close()
+    if args[4] and #args[4] > 0 then
+      unique = args[4]
+    end
+    prefix = string.format("%d-%d-%d-", os.time(), number or 0, math.random(1000000000))
+  end
 end
 
 function request()
   index = index % #paths + 1
-  return wrk.format(nil, paths[index])
+  if method == nil then
+    return wrk.format(nil, paths[index])
+  end
+  local headers = {}
+  for name, value in pairs(wrk.headers) do
+    headers[name] = value
+  end
+  headers["Content-Type"] = "application/json"
+  if unique then
+    sent = sent + 1
+    headers[unique] = prefix .. sent
+  end
+  return wrk.format(method, paths[index], headers, body)
 end
 
 function done(summary, latency, requests)

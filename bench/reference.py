@@ -9,7 +9,12 @@ price of everything the hub adds. Same JSON library as the hub (orjson), same po
 Routes (one per scenario; a later scenario adds its route here):
 - `GET /children/{id}`: the child's row (the `children` columns) as JSON;
 - `GET /children?la=...&after=...`: the next 50 children of a home LA in id order, with
-  the id to continue after, served by the index `(home_la_id, id)`.
+  the id to continue after, served by the index `(home_la_id, id)`;
+- `GET /placements/{id}`, `GET /placements?provider=...&after=...`: the same for placements;
+- `POST /placements/{id}/transition`: in one transaction, a conditional UPDATE of the
+  placement's version plus an INSERT of an event row, on bare copies of the tables
+  (`bench_bare_placements`, `bench_bare_events`, made by the scenario), so the hub's
+  own placements and event chain are left to the hub.
 """
 
 from __future__ import annotations
@@ -50,6 +55,16 @@ PLACEMENT_BY_ID = f"SELECT {PLACEMENT_COLUMNS} FROM placements WHERE id = $1"
 PLACEMENTS_OF_PROVIDER = (
     f"SELECT {PLACEMENT_COLUMNS} FROM placements WHERE provider_id = $1 AND id > $2 "
     "ORDER BY id LIMIT $3"
+)
+BARE_TRANSITION = (
+    "UPDATE bench_bare_placements SET version = version + 1 "
+    "WHERE id = $1 AND status = 'active' RETURNING version, child_id"
+)
+BARE_EVENT = (
+    "INSERT INTO bench_bare_events (id, seq, type, occurred_at, subject_type, subject_id, "
+    "subject_version, child_id, data, prev_hash, hash) VALUES (gen_random_uuid(), "
+    "nextval('bench_bare_seq'), 'placement.reviewed', now(), 'placement', $1, $2, $3, "
+    "$4::jsonb, '', '')"
 )
 NIL = uuid.UUID(int=0)
 PAGE = 50
@@ -113,6 +128,17 @@ async def placements_of_provider(request: Request) -> Response:
     return json_response({"items": items, "next_cursor": last})
 
 
+async def placement_transition(request: Request) -> Response:
+    placement_id = uuid.UUID(request.path_params["placement_id"])
+    payload = (await request.body()).decode()
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(BARE_TRANSITION, placement_id)
+        if row is None:
+            return json_response({"status": 409}, status=409)
+        await conn.execute(BARE_EVENT, placement_id, row["version"], row["child_id"], payload)
+    return json_response({"id": str(placement_id), "version": row["version"]}, status=201)
+
+
 async def healthz(_request: Request) -> Response:
     return json_response({"status": "ok"})
 
@@ -140,6 +166,7 @@ def create_app() -> Starlette:
             Route("/children", children_of_la),
             Route("/placements/{placement_id}", placement_by_id),
             Route("/placements", placements_of_provider),
+            Route("/placements/{placement_id}/transition", placement_transition, methods=["POST"]),
         ],
         lifespan=lifespan,
     )

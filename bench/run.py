@@ -245,6 +245,10 @@ async def wrk(
     for name, value in target.headers.items():
         command += ["-H", f"{name}: {value}"]
     command += [server.base, "--", str(paths_file)]
+    if target.method != "GET":
+        body_file = paths_file.with_suffix(".body")
+        body_file.write_text(target.body)
+        command += [target.method, str(body_file), target.unique_header]
     process = await asyncio.create_subprocess_exec(
         *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
@@ -382,7 +386,8 @@ async def run_scenario(
         order = ("hub", "reference") if round_number % 2 == 0 else ("reference", "hub")
         for side in order:
             server, target = servers[side]
-            run = await timed(options, server, target, files[side], ctx.db, side == "hub")
+            audited = side == "hub" and prepared.audit_rows_per_request is not None
+            run = await timed(options, server, target, files[side], ctx.db, audited)
             outcome.runs.append(run)
             audit = f", audit rows {run.audit_rows:,}" if run.audit_rows is not None else ""
             errors = f", {run.failed_requests} FAILED" if run.failed_requests else ""
@@ -392,6 +397,11 @@ async def run_scenario(
                 f"{run.latency_us['p99'] / 1000:6.1f} ms  ({run.requests:,} requests{audit}"
                 f"{errors}; other load {run.other_cpu:.2f} cores)"
             )
+    if scenario.after is not None:
+        await asyncio.sleep(1.0)  # requests in flight when wrk stopped finish and commit
+        for line in await scenario.after(ctx, prepared):
+            say(f"  after: {line}")
+            outcome.checks.append(line)
     return outcome
 
 

@@ -19,13 +19,18 @@ import random
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import asyncpg
 import httpx
+import orjson
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from aphub.auth.scopes import DEFAULT_SCOPES
 from aphub.auth.tokens import TokenService
+from aphub.db import async_url
+from aphub.events.verify import verify_chain
 from aphub.pagination import encode_cursor
 from bench.generate import BenchDatabase
 
@@ -39,10 +44,14 @@ class CheckFailed(Exception):
 @dataclass(frozen=True)
 class Target:
     """What the load generator sends to one server: paths (with query strings), taken in
-    turn from a random starting point, and fixed headers."""
+    turn from a random starting point, and fixed headers; for a write, the method, the
+    JSON body every request carries, and a header given a fresh value per request."""
 
     paths: list[str]
     headers: dict[str, str] = field(default_factory=dict)
+    method: str = "GET"
+    body: str = ""
+    unique_header: str = ""
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,7 @@ class Prepared:
     # access_log rows each hub request must write (None: the endpoint is not audited)
     audit_rows_per_request: int | None
     notes: list[str] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)  # what `after` compares against
 
 
 @dataclass
@@ -87,6 +97,8 @@ class Scenario:
     prepare: Callable[[Context], Awaitable[Prepared]]
     check: Callable[[Context, Prepared], Awaitable[list[str]]]
     target: float = 0.5  # hub req/s at least this fraction of the reference's
+    # run after the timed rounds: prove what they wrote is whole (raise CheckFailed if not)
+    after: Callable[[Context, Prepared], Awaitable[list[str]]] | None = None
 
 
 def expect(condition: bool, message: str) -> None:
@@ -289,6 +301,113 @@ async def placements_list_check(ctx: Context, prepared: Prepared) -> list[str]:
     return ["hub and reference pages of 50 start at the same placement"]
 
 
+# --- placement_review ---------------------------------------------------------------
+
+
+REVIEW = {
+    "held_on": date.today().isoformat(),
+    "attendees": ["provider", "child"],
+    "decision": "continue",
+    "next_review_date": (date.today() + timedelta(weeks=6)).isoformat(),
+}
+BARE_TABLES = (
+    "DROP TABLE IF EXISTS bench_bare_placements, bench_bare_events; "
+    "DROP SEQUENCE IF EXISTS bench_bare_seq; "
+    "CREATE TABLE bench_bare_placements (LIKE placements INCLUDING ALL); "
+    "INSERT INTO bench_bare_placements SELECT * FROM placements WHERE provider_id = $1 "
+    "AND status = 'active'; "
+    "CREATE TABLE bench_bare_events (LIKE events INCLUDING ALL); "
+    "CREATE SEQUENCE bench_bare_seq"
+)
+
+
+async def placement_review_prepare(ctx: Context) -> Prepared:
+    rows = await ctx.db.fetch(
+        "SELECT id FROM placements WHERE provider_id = $1 AND status = 'active' ORDER BY id",
+        ctx.bench.provider_id,
+    )
+    ids = [str(r["id"]) for r in rows]
+    random.Random(SAMPLE_SEED).shuffle(ids)
+    # bare copies for the reference, so the hub's placements and chain stay the hub's
+    await ctx.db.execute(BARE_TABLES.replace("$1", f"'{ctx.bench.provider_id}'"))
+    await ctx.db.execute("ANALYZE bench_bare_placements")
+    start = await ctx.db.fetchrow(
+        "SELECT (SELECT coalesce(max(seq), 0) FROM events) AS seq, "
+        "(SELECT count(*) FROM placement_reviews) AS reviews"
+    )
+    review = orjson.dumps(REVIEW).decode()
+    return Prepared(
+        hub=Target(
+            [f"/v1/placements/{i}/reviews" for i in ids],
+            ctx.bearer(ctx.bench.provider_id, "provider"),
+            method="POST",
+            body=review,
+            unique_header="Idempotency-Key",
+        ),
+        reference=Target([f"/placements/{i}/transition" for i in ids], method="POST", body=review),
+        audit_rows_per_request=None,
+        notes=[f"{len(ids):,} active placements at the bench provider, a review each in turn"],
+        state={"seq": int(start["seq"]), "reviews": int(start["reviews"])},
+    )
+
+
+async def placement_review_check(ctx: Context, prepared: Prepared) -> list[str]:
+    path = prepared.hub.paths[0]
+    headers = {
+        **prepared.hub.headers,
+        "Idempotency-Key": uuid.uuid4().hex,
+        "Content-Type": "application/json",
+    }
+    hub = await ctx.hub.post(path, content=prepared.hub.body, headers=headers)
+    expect(hub.status_code == 201, f"hub POST {path}: {hub.status_code} {hub.text[:300]}")
+    again = await ctx.hub.post(path, content=prepared.hub.body, headers=headers)
+    expect(
+        again.status_code == 201 and again.json() == hub.json(),
+        "the hub did not replay a repeated Idempotency-Key",
+    )
+    ref = await ctx.reference.post(
+        prepared.reference.paths[0],
+        content=prepared.reference.body,
+        headers={"Content-Type": "application/json"},
+    )
+    expect(ref.status_code == 201, f"reference transition: {ref.status_code} {ref.text[:300]}")
+    event = await ctx.db.fetchrow(
+        "SELECT type, subject_version FROM events WHERE subject_id = $1 ORDER BY seq DESC LIMIT 1",
+        uuid.UUID(path.split("/")[3]),
+    )
+    expect(event is not None and event["type"] == "placement.reviewed", "no event sealed")
+    return [
+        f"hub POST {path}: 201, event placement.reviewed sealed (version "
+        f"{event['subject_version']}); the same Idempotency-Key replays the response",
+        "reference: UPDATE + INSERT committed (201)",
+    ]
+
+
+async def placement_review_after(ctx: Context, prepared: Prepared) -> list[str]:
+    """Every review the hub wrote has its event in the chain, and the chain verifies."""
+    start = prepared.state
+    reviews = await ctx.db.fetchval("SELECT count(*) FROM placement_reviews") - start["reviews"]
+    events = await ctx.db.fetchval(
+        "SELECT count(*) FROM events WHERE seq > $1 AND type = 'placement.reviewed'",
+        start["seq"],
+    )
+    unsealed = await ctx.db.fetchval("SELECT count(*) FROM event_outbox")
+    expect(
+        reviews == events and unsealed == 0,
+        f"{reviews:,} reviews written, {events:,} events sealed, {unsealed} left unsealed",
+    )
+    engine = create_async_engine(async_url(ctx.bench.url))
+    try:
+        verification = await verify_chain(engine, after=start["seq"])
+    finally:
+        await engine.dispose()
+    expect(verification.ok, f"chain broken: {verification}")
+    return [
+        f"{reviews:,} reviews written, {events:,} events sealed: none lost; the chain "
+        f"verifies over the {verification.checked:,} events appended"
+    ]
+
+
 SCENARIOS: list[Scenario] = [
     Scenario(
         "child_by_id",
@@ -319,5 +438,15 @@ SCENARIOS: list[Scenario] = [
         placements_list_prepare,
         placements_list_check,
         target=0.6,
+    ),
+    Scenario(
+        "placement_review",
+        "POST /v1/placements/{id}/reviews as the provider (token, Idempotency-Key claim, "
+        "row lock and guards, review row, version bump, event sealed into the hash chain) "
+        "vs the reference's transaction: a conditional UPDATE plus an event INSERT",
+        placement_review_prepare,
+        placement_review_check,
+        target=0.4,
+        after=placement_review_after,
     ),
 ]

@@ -101,3 +101,52 @@ async def test_a_lone_read_runs_outside_any_transaction(db: Database) -> None:
     async with db.unit_of_work() as uow:
         await uow.fetch("SELECT 1")
         assert not (await uow.raw()).is_in_transaction()
+
+
+async def test_events_are_sealed_in_the_chain_when_the_unit_of_work_returns(
+    db: Database, superuser: asyncpg.Connection
+) -> None:
+    ids = await _append(db, 3)
+    rows = await superuser.fetch("SELECT id, seq FROM events ORDER BY seq")
+    assert [r["id"] for r in rows] == ids
+    assert [r["seq"] for r in rows] == [1, 2, 3]
+    assert await superuser.fetchval("SELECT count(*) FROM event_outbox") == 0
+
+
+async def test_a_rolled_back_unit_of_work_leaves_no_event_anywhere(
+    db: Database, superuser: asyncpg.Connection
+) -> None:
+    async def failing_change() -> None:
+        async with db.unit_of_work() as uow:
+            record(
+                uow,
+                type="test.happened",
+                subject_type="test",
+                subject_id=uuid.uuid4(),
+                actor=Actor.system("test"),
+            )
+            await uow.session.flush()
+            raise RuntimeError("the change failed")
+
+    with pytest.raises(RuntimeError):
+        await failing_change()
+    assert await superuser.fetchval("SELECT count(*) FROM event_outbox") == 0
+    assert await superuser.fetchval("SELECT count(*) FROM events") == 0
+
+
+async def test_events_left_in_the_outbox_by_a_dead_process_are_sealed_by_the_next_pass(
+    db: Database, superuser: asyncpg.Connection
+) -> None:
+    """A process that committed events and died before sealing them: the next pass, any
+    process's, puts them in the chain ahead of its own, in the order they were written."""
+    orphans = [uuid.uuid4(), uuid.uuid4()]
+    for orphan in orphans:
+        await superuser.execute(
+            "INSERT INTO event_outbox (id, type, occurred_at, subject_type, subject_id, data) "
+            "VALUES ($1, 'test.orphaned', now(), 'test', $1, '{}')",
+            orphan,
+        )
+    ids = await _append(db, 1)
+    rows = await superuser.fetch("SELECT id FROM events ORDER BY seq")
+    assert [r["id"] for r in rows] == [*orphans, *ids]
+    assert (await verify_chain(db.engine)).checked == 3

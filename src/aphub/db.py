@@ -160,6 +160,7 @@ class Database:
         self._pool_size = settings.db_pool_size
         self._read_pool: Any = None
         self._read_pool_lock = asyncio.Lock()
+        self._sealer: Any = None
 
     async def read_pool(self) -> Any:
         """A plain asyncpg pool for statements that need no transaction of their own (a
@@ -191,6 +192,14 @@ class Database:
             await self._read_pool.close()
         await self.engine.dispose()
 
+    async def seal_events(self) -> None:
+        """Seal committed outbox events into the hash chain, and wait until they are."""
+        if self._sealer is None:
+            from aphub.events.log import Sealer  # the event log builds on this module
+
+            self._sealer = Sealer(self.engine)
+        await self._sealer.seal()
+
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
         async with self.sessions() as session:
@@ -204,6 +213,8 @@ class Database:
                 raise
             finally:
                 await uow.release()
+        if uow.state.get("events_written"):
+            await self.seal_events()
 
     async def ping(self) -> bool:
         try:
@@ -266,7 +277,7 @@ class UnitOfWork:
     """A transaction owned by its caller (a request, a CLI command, a job).
 
     Services add and flush; hooks registered with `before_commit` (the event log
-    seals its appends there) run last, inside the transaction, so a change and its
+    writes its outbox there) run last, inside the transaction, so a change and its
     events commit together or not at all.
     """
 

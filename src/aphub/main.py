@@ -159,6 +159,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             if settings.migrate_on_start:
                 await migrate(url)
             owned = app.state.db = Database(url, settings)
+        # events a previous process committed but did not live to seal
+        await app.state.db.seal_events()
         job = jobs.start(app.state.db, settings.jobs_interval_minutes) if settings.jobs else None
         yield
         if job is not None:

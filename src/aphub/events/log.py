@@ -1,16 +1,20 @@
 """Appending to the event log.
 
-Services call `record(...)` next to the change it describes; the events are sealed into
-the hash chain by a hook that runs last in the same transaction, just before commit. The
-chain head row is locked only for that final step, so appends are serialised (the chain
-never forks, and `seq` order is commit order: a feed reader polling `after=seq` can
-never miss an event that commits later with a lower number) while the rest of each
-transaction runs concurrently.
+Services call `record(...)` next to the change it describes; a hook that runs last in the
+same transaction writes the events to the outbox, so a change and its events commit
+together or not at all, and concurrent transactions share nothing but the outbox's
+identity sequence. After the commit, the unit of work waits for the process's `Sealer`,
+which moves committed outbox rows into `events` in batches, one pass at a time under an
+advisory lock: each event gets its `seq` and its hash chained to the one before, the chain
+never forks, and `seq` order is commit order (a feed reader polling `after=seq` can never
+miss an event that is sealed later with a lower number).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,10 +22,13 @@ from typing import Any
 
 import orjson
 from sqlalchemy import insert, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aphub.db import UnitOfWork
 from aphub.ids import uuid7
-from aphub.models.events import Event
+from aphub.models.events import Event, EventOutbox
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +117,7 @@ def record(
     )
     pending: list[PendingEvent] = uow.state.setdefault("pending_events", [])
     pending.append(event)
-    uow.before_commit(seal)
+    uow.before_commit(write_outbox)
     return event
 
 
@@ -118,23 +125,14 @@ def pending_events(uow: UnitOfWork) -> list[PendingEvent]:
     return list(uow.state.get("pending_events", []))
 
 
-async def seal(uow: UnitOfWork) -> None:
+async def write_outbox(uow: UnitOfWork) -> None:
+    """Insert the unit's events into the outbox, last thing in its transaction."""
     pending: list[PendingEvent] = uow.state.pop("pending_events", [])
     if not pending:
         return
-    session = uow.session
-    head = (
-        await session.execute(
-            text("SELECT seq, hash FROM event_chain_head WHERE id = 1 FOR UPDATE")
-        )
-    ).one()
-    seq, prev = int(head.seq), str(head.hash)
-    rows = []
-    for event in pending:
-        seq += 1
-        columns: dict[str, Any] = {
+    rows = [
+        {
             "id": event.id,
-            "seq": seq,
             "type": event.type,
             "occurred_at": event.occurred_at,
             "actor_organisation_id": event.actor.organisation_id,
@@ -145,11 +143,92 @@ async def seal(uow: UnitOfWork) -> None:
             "child_id": event.child_id,
             "data": event.data,
         }
-        digest = chain_hash(prev, hashed_fields(**columns))
-        rows.append({**columns, "prev_hash": prev, "hash": digest})
-        prev = digest
-    await session.execute(insert(Event), rows)
-    await session.execute(
-        text("UPDATE event_chain_head SET seq = :seq, hash = :hash WHERE id = 1"),
-        {"seq": seq, "hash": prev},
-    )
+        for event in pending
+    ]
+    await uow.session.execute(insert(EventOutbox), rows)
+    uow.state["events_written"] = True
+
+
+_OUTBOX = (
+    "SELECT n, id, type, occurred_at, actor_organisation_id, actor_client_id, subject_type, "
+    "subject_id, subject_version, child_id, data FROM event_outbox ORDER BY n LIMIT :n"
+)
+# any fixed key: every process's sealer takes it, so one pass runs at a time in the hub
+SEALING_LOCK = 0x0A9_E7E27
+
+
+async def seal_pass(engine: AsyncEngine, batch: int = 5000) -> int:
+    """Move committed outbox rows into the chain, in one transaction; the count moved.
+
+    The sealing lock makes this the only writer of the chain head, and the pass commits
+    before the next one can start, so `seq` order is commit order: a feed reader polling
+    `after=seq` never misses an event that is sealed later with a lower number.
+    """
+    sealed = 0
+    async with engine.begin() as conn:
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEALING_LOCK})
+        head = (
+            await conn.execute(text("SELECT seq, hash FROM event_chain_head WHERE id = 1"))
+        ).one()
+        seq, prev = int(head.seq), str(head.hash)
+        while True:
+            outbox = (await conn.execute(text(_OUTBOX), {"n": batch})).mappings().all()
+            if not outbox:
+                break
+            rows = []
+            for row in outbox:
+                seq += 1
+                columns = {k: row[k] for k in row if k != "n"}
+                columns["seq"] = seq
+                digest = chain_hash(prev, hashed_fields(**columns))
+                rows.append({**columns, "prev_hash": prev, "hash": digest})
+                prev = digest
+            await conn.execute(insert(Event), rows)
+            # by key, never by range: a row with a lower `n` may commit after this read
+            await conn.execute(
+                text("DELETE FROM event_outbox WHERE n = ANY(:ns)"),
+                {"ns": [row["n"] for row in outbox]},
+            )
+            sealed += len(outbox)
+            if len(outbox) < batch:
+                break
+        if sealed:
+            await conn.execute(
+                text("UPDATE event_chain_head SET seq = :seq, hash = :hash WHERE id = 1"),
+                {"seq": seq, "hash": prev},
+            )
+    return sealed
+
+
+class Sealer:
+    """Seals the outbox for one process, a pass at a time, and lets callers wait for it.
+
+    A caller that has just committed events takes a ticket and waits until a pass that
+    started after its ticket has finished: its events are then in the chain, so the
+    response it sends can be followed by a feed read that includes them. Callers arriving
+    while a pass runs share the next one, so the chain's commits (one WAL flush each) are
+    amortised over every transition committed in the meantime.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._lock = asyncio.Lock()
+        self._requested = 0
+        self._done = 0
+
+    async def seal(self) -> None:
+        self._requested += 1
+        ticket = self._requested
+        async with self._lock:
+            if self._done >= ticket:
+                return
+            covers = self._requested
+            try:
+                await seal_pass(self._engine)
+            except Exception:
+                # the events are committed in the outbox; the next pass (any request's, or
+                # the one at start-up) seals them. The caller's change has committed, so
+                # this must not turn its success into an error.
+                log.exception("sealing the event outbox failed; it is retried on the next pass")
+                return
+            self._done = covers

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, String, text
+from sqlalchemy import BigInteger, DateTime, Identity, Index, Integer, String, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -46,9 +46,47 @@ class Event(Base):
     hash: Mapped[str] = mapped_column(String(64), nullable=False)
 
 
+class EventOutbox(Base):
+    """Events committed with their change and not yet sealed into the chain.
+
+    A transaction that records events inserts them here, with no lock on anything shared,
+    so concurrent transitions commit (and share WAL flushes) concurrently. The sealer
+    (`aphub.events.log.Sealer`) then moves them into `events` in one transaction of its
+    own, giving each its place in the chain and its hash. A row lives here for the
+    milliseconds between its commit and the next sealing pass.
+    """
+
+    __tablename__ = "event_outbox"
+    __table_args__ = (
+        Index(
+            "uq_event_outbox_subject_version",
+            "subject_type",
+            "subject_id",
+            "subject_version",
+            unique=True,
+            postgresql_where=text("subject_version IS NOT NULL"),
+        ),
+    )
+
+    # the order in which the recording transactions inserted them: a subject's events
+    # are recorded under its row lock, so this orders each subject's events correctly
+    n: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True, nullable=False)
+    type: Mapped[str] = mapped_column(String(64), nullable=False)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    actor_organisation_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    actor_client_id: Mapped[str | None] = mapped_column(String(64))
+    subject_type: Mapped[str] = mapped_column(String(32), nullable=False)
+    subject_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    subject_version: Mapped[int | None] = mapped_column(Integer)
+    child_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+
+
 class EventChainHead(Base):
-    """One row: the last sequence number and hash. Appenders lock it, so the chain is
-    extended by one transaction at a time and sequence order is commit order."""
+    """One row: the last sequence number and hash. Only the sealer writes it, holding
+    the sealing lock, so the chain is extended by one pass at a time and sequence order
+    is commit order."""
 
     __tablename__ = "event_chain_head"
 
