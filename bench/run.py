@@ -261,7 +261,7 @@ async def wrk(
 
 
 async def count_audit(db: asyncpg.Connection) -> int:
-    return int(await db.fetchval("SELECT count(*) FROM access_log"))
+    return int(await db.fetchval("SELECT count(*) FROM access_log_entries"))
 
 
 async def timed(
@@ -344,7 +344,8 @@ class Outcome:
 
 
 async def check_audit(ctx: Context, prepared: Prepared, requests: int = 10) -> str:
-    """Every hub request writes its audit rows, no more, no fewer."""
+    """Every hub request audits each child it reads, no more, no fewer (counted per child
+    in `access_log_entries`: a page is one access_log row per decision, naming its children)."""
     per = prepared.audit_rows_per_request
     if not per:
         return "endpoint not audited"
@@ -356,9 +357,9 @@ async def check_audit(ctx: Context, prepared: Prepared, requests: int = 10) -> s
     written = await count_audit(ctx.db) - before
     if written != requests * per:
         raise CheckFailed(
-            f"{requests} hub requests wrote {written} audit rows, not {requests * per}"
+            f"{requests} hub requests audited {written} child reads, not {requests * per}"
         )
-    return f"{requests} hub requests wrote {written} access_log rows ({per} each)"
+    return f"{requests} hub requests audited {written} child reads ({per} each)"
 
 
 async def run_scenario(
@@ -389,7 +390,7 @@ async def run_scenario(
             audited = side == "hub" and prepared.audit_rows_per_request is not None
             run = await timed(options, server, target, files[side], ctx.db, audited)
             outcome.runs.append(run)
-            audit = f", audit rows {run.audit_rows:,}" if run.audit_rows is not None else ""
+            audit = f", audited reads {run.audit_rows:,}" if run.audit_rows is not None else ""
             errors = f", {run.failed_requests} FAILED" if run.failed_requests else ""
             say(
                 f"  round {round_number + 1} {side:<9} {run.req_s:8.1f} req/s "
@@ -450,8 +451,8 @@ def report(outcomes: list[Outcome], options: Options, bench: generate.BenchDatab
             parts.append(f"{side} {server:.2f}{pg_text} (wrk <= {wrk_cpu:.0%})")
         say(f"  {o.scenario.name:<15}" + "; ".join(parts))
     say(
-        "\nratio = hub median req/s / reference median req/s; audit = access_log rows "
-        "written / (requests x rows each): x1.00 means every request was audited."
+        "\nratio = hub median req/s / reference median req/s; audit = audited child reads "
+        "/ (requests x children each): x1.00 means every read was audited."
     )
     other = max((r.other_cpu for o in outcomes for r in o.runs), default=0.0)
     if other > 0.2:

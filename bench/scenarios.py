@@ -58,7 +58,7 @@ class Target:
 class Prepared:
     hub: Target
     reference: Target
-    # access_log rows each hub request must write (None: the endpoint is not audited)
+    # children each hub request must audit (None: the endpoint is not audited)
     audit_rows_per_request: int | None
     notes: list[str] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)  # what `after` compares against
@@ -419,7 +419,8 @@ SCENARIOS: list[Scenario] = [
     Scenario(
         "children_list",
         "GET /v1/children?limit=50 as the home LA, at cursors spread over its children "
-        "(50 audit rows a page) vs the reference's page of 50 by (home_la_id, id)",
+        "(50 audited reads a page, one access_log row per decision) vs the reference's "
+        "page of 50 by (home_la_id, id)",
         children_list_prepare,
         children_list_check,
     ),

@@ -676,7 +676,7 @@ async def access_log(
     superuser: asyncpg.Connection, area: Area, surface: str, action: str
 ) -> dict[tuple[str, str], list[asyncpg.Record]]:
     rows = await superuser.fetch(
-        "SELECT organisation_id, child_id, outcome, rules, categories FROM access_log "
+        "SELECT organisation_id, child_id, outcome, rules, categories FROM access_log_entries "
         "WHERE surface = $1 AND action = $2",
         surface,
         action,

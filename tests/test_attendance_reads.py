@@ -59,7 +59,7 @@ async def test_child_attendance_needs_the_child_visible_and_the_placement_catego
         assert r.status_code in (403, 404), r.text
     async with db.engine.connect() as conn:
         audited = await conn.exec_driver_sql(
-            "SELECT count(*) FROM access_log WHERE action = 'attendance' "
+            "SELECT count(*) FROM access_log_entries WHERE action = 'attendance' "
             f"AND child_id = '{child}' AND outcome = 'allowed'"
         )
         assert audited.scalar() == 3

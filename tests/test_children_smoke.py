@@ -44,7 +44,7 @@ async def test_child_visible_to_home_la_and_school_not_provider(
     assert r.status_code == 409, r.text
     assert r.json()["existing_id"] == cid
     rows = await superuser.fetch(
-        "SELECT outcome, rules, categories, action FROM access_log ORDER BY at"
+        "SELECT outcome, rules, categories, action FROM access_log_entries ORDER BY at"
     )
     assert len(rows) == 5  # create, LA read, provider denied, LA list, UPN match
 
@@ -102,6 +102,6 @@ async def test_denied_read_is_audited_even_when_the_request_rolls_back(
     )
     assert r.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     rows = await superuser.fetch(
-        "SELECT outcome FROM access_log WHERE organisation_id = $1", provider.id
+        "SELECT outcome FROM access_log_entries WHERE organisation_id = $1", provider.id
     )
     assert [r["outcome"] for r in rows] == ["denied"]

@@ -83,10 +83,10 @@ async def test_raw_writes_after_begin_roll_back_with_the_unit_of_work(db: Databa
         async with db.unit_of_work() as uow:
             await uow.begin()
             await uow.fetch(
-                "INSERT INTO access_log (id, organisation_id, client_id, child_id, action, "
+                "INSERT INTO access_log (id, organisation_id, client_id, child_ids, action, "
                 "surface, outcome, rules, categories, policy_version) VALUES (gen_random_uuid(), "
-                "gen_random_uuid(), 'c', gen_random_uuid(), 'read', 'rest', 'allowed', '{}', "
-                "'{}', 'v')"
+                "gen_random_uuid(), 'c', ARRAY[gen_random_uuid()], 'read', 'rest', 'allowed', "
+                "'{}', '{}', 'v')"
             )
             assert (await uow.raw()).is_in_transaction()
             raise RuntimeError("the change failed")
@@ -94,7 +94,7 @@ async def test_raw_writes_after_begin_roll_back_with_the_unit_of_work(db: Databa
     with pytest.raises(RuntimeError):
         await failing_raw_write()
     async with db.engine.connect() as conn:
-        assert (await conn.exec_driver_sql("SELECT count(*) FROM access_log")).scalar() == 0
+        assert (await conn.exec_driver_sql("SELECT count(*) FROM access_log_entries")).scalar() == 0
 
 
 async def test_a_lone_read_runs_outside_any_transaction(db: Database) -> None:

@@ -148,7 +148,7 @@ async def test_every_child_in_a_graphql_page_is_audited_as_read_through_graphql(
     result = await gql(client, "{ placements { items { child { id } } } }", area.la_headers)
     assert "errors" not in result, result
     rows = await superuser.fetch(
-        "SELECT child_id, outcome FROM access_log WHERE surface = 'graphql' "
+        "SELECT child_id, outcome FROM access_log_entries WHERE surface = 'graphql' "
         "AND organisation_id = $1",
         area.la.id,
     )
@@ -172,7 +172,7 @@ async def test_batched_child_read_omits_hidden_children_and_audits_every_id(
     assert found[area.child.id]["legal_first_name"] == "Jordan"
     outcomes = {
         r["child_id"]: r["outcome"]
-        for r in await superuser.fetch("SELECT child_id, outcome FROM access_log")
+        for r in await superuser.fetch("SELECT child_id, outcome FROM access_log_entries")
     }
     assert outcomes == {area.child.id: "allowed", elsewhere.child.id: "denied"}
 

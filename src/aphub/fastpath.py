@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from aphub.auth.principal import Principal, bearer_token, principal_from_token
-from aphub.children.routes import child_response
+from aphub.children import service as children
+from aphub.children.routes import child_response, cursor_id, json_response
 from aphub.db import Database, ReadUnit
 from aphub.errors import Invalid, Unauthorised
+from aphub.pagination import DEFAULT_LIMIT, MAX_LIMIT, encode_cursor
 from aphub.placements import repository as placements
 from aphub.placements.routes import placement_json_response
 from aphub.sharing import gate
@@ -65,7 +70,51 @@ async def _placement(unit: ReadUnit, principal: Principal, placement_id: uuid.UU
     return placement_json_response(body, placement_id)
 
 
+class PageRoute(Route):
+    """`GET /v1/children` when the query is only a valid `limit` and `cursor`: anything
+    else (a UPN or NHS number search, a bad limit) is left to the FastAPI route, which
+    validates it and answers its errors."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child_scope = super().matches(scope)
+        if match is Match.FULL and _page_query(scope) is None:
+            return Match.NONE, {}
+        return match, child_scope
+
+
+def _page_query(scope: Scope) -> tuple[int, str | None] | None:
+    limit, cursor = DEFAULT_LIMIT, None
+    for name, value in parse_qsl(scope.get("query_string", b"").decode("latin-1")):
+        if name == "limit" and value.isdigit() and 1 <= int(value) <= MAX_LIMIT:
+            limit = int(value)
+        elif name == "cursor" and len(value) <= 512:
+            cursor = value
+        else:
+            return None
+    return limit, cursor
+
+
+async def _children_page(request: Request) -> Response:
+    principal = _principal(request, "passports:read")
+    query = _page_query(request.scope)
+    assert query is not None  # PageRoute matched only such a query
+    limit, cursor = query
+    unit = ReadUnit(request.app.state.db)
+    try:
+        rows, last = await children.list_children(
+            unit, principal, upn=None, nhs_number=None, after=cursor_id(cursor), limit=limit
+        )
+    finally:
+        await unit.release()
+    page: dict[str, Any] = {
+        "items": rows,
+        "next_cursor": encode_cursor([str(last)]) if last else None,
+    }
+    return json_response(page)
+
+
 ROUTES = [
+    PageRoute("/v1/children", _children_page, methods=["GET"], include_in_schema=False),
     read_route("/v1/children/{child_id}", "child_id", "passports:read", _child),
     read_route("/v1/placements/{placement_id}", "placement_id", "placements:read", _placement),
 ]

@@ -79,7 +79,7 @@ async def entries(
     query = (
         select(AccessLog, Organisation.name)
         .outerjoin(Organisation, Organisation.id == AccessLog.organisation_id)
-        .where(AccessLog.child_id == child_id)
+        .where(AccessLog.child_ids.contains([child_id]))
     )
     if newest_first:
         query = query.order_by(AccessLog.at.desc(), AccessLog.id.desc())

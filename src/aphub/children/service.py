@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, func, literal, or_, select
 
 from aphub.auth.principal import Principal
 from aphub.children.schemas import ChildCreate, ChildUpdate, EnrolmentIn
-from aphub.db import UnitOfWork
+from aphub.db import Reads, UnitOfWork
 from aphub.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
 from aphub.events.log import Actor, record
 from aphub.models import Child, Enrolment, Organisation
@@ -238,7 +238,7 @@ async def end_enrolment(
 
 
 async def list_children(
-    uow: UnitOfWork,
+    uow: Reads,
     principal: Principal,
     *,
     upn: str | None,

@@ -195,10 +195,10 @@ class Consent(Base):
 
 
 class AccessLog(Base):
-    """Every read of a child's record, allowed or denied, with the rule that decided it."""
+    """Every read of children's records, allowed or denied, with the rules that decided it."""
 
     __tablename__ = "access_log"
-    __table_args__ = (Index("ix_access_log_child_id_at", "child_id", "at"),)
+    __table_args__ = (Index("ix_access_log_child_ids", "child_ids", postgresql_using="gin"),)
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     at: Mapped[datetime] = mapped_column(
@@ -206,8 +206,11 @@ class AccessLog(Base):
     )
     organisation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     client_id: Mapped[str] = mapped_column(String(64), nullable=False)
-    # no foreign key: the audit outlives nothing it records, and logs denied ids too
-    child_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    # Every child the read covered under this one decision: a page of a list is one row
+    # per distinct decision on it, not one per child. No foreign key: the audit outlives
+    # nothing it records, and logs denied ids too. `access_log_entries` (a view) is the
+    # same rows one per child.
+    child_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(UUID(as_uuid=True)), nullable=False)
     action: Mapped[str] = mapped_column(String(16), nullable=False)
     surface: Mapped[str] = mapped_column(String(16), nullable=False)
     outcome: Mapped[str] = mapped_column(String(8), nullable=False)

@@ -86,7 +86,7 @@ async def read_children_by_ids(
 
 
 async def read_children(
-    uow: UnitOfWork,
+    uow: Reads,
     principal: Principal,
     *,
     after: uuid.UUID | None,
@@ -105,7 +105,7 @@ async def read_children(
 
 
 async def read_matching(
-    uow: UnitOfWork,
+    uow: Reads,
     principal: Principal,
     *,
     upn: str | None,

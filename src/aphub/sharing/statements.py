@@ -38,18 +38,21 @@ PASSPORT = (
 )
 _INVOLVEMENT_RULES = ", ".join(f"'{r}'" for r in sorted(INVOLVEMENT_RULES))
 CATEGORIES = (
-    "ARRAY(SELECT DISTINCT cat FROM unnest(v.rules) r, "
+    "ARRAY(SELECT DISTINCT cat FROM unnest(g.rules) r, "
     "jsonb_array_elements_text($6::jsonb -> r) cat "
-    f"WHERE v.inv_categories IS NULL OR r NOT IN ({_INVOLVEMENT_RULES}) "
-    "OR cat = ANY(v.inv_categories) ORDER BY cat)"
+    f"WHERE g.inv_categories IS NULL OR r NOT IN ({_INVOLVEMENT_RULES}) "
+    "OR cat = ANY(g.inv_categories) ORDER BY cat)"
 )
+# One audit row per distinct decision among the rows read (`v`): a page of a list is
+# usually one to three rows, each naming its children, with the categories computed once.
 AUDIT = (
-    "INSERT INTO access_log (id, organisation_id, client_id, child_id, action, surface, "
+    "INSERT INTO access_log (id, organisation_id, client_id, child_ids, action, surface, "
     "outcome, rules, categories, policy_version) "
-    "SELECT gen_random_uuid(), $1::uuid, $2, v.id, $4, $3, "
-    "CASE WHEN cardinality(v.rules) > 0 THEN 'allowed' ELSE 'denied' END, v.rules, "
-    f"CASE WHEN cardinality(v.rules) > 0 THEN {CATEGORIES} ELSE ARRAY[]::text[] END, $5 "
-    "FROM v"
+    "SELECT gen_random_uuid(), $1::uuid, $2, g.ids, $4, $3, "
+    "CASE WHEN cardinality(g.rules) > 0 THEN 'allowed' ELSE 'denied' END, g.rules, "
+    f"CASE WHEN cardinality(g.rules) > 0 THEN {CATEGORIES} ELSE ARRAY[]::text[] END, $5 "
+    "FROM (SELECT array_agg(v.id ORDER BY v.id) AS ids, v.rules, v.inv_categories FROM v "
+    "GROUP BY v.rules, v.inv_categories) g"
 )
 
 
@@ -137,9 +140,9 @@ def audited_rules(organisation_type: str) -> str:
 
 # An audit row whose outcome and categories the caller decided (access log, export).
 RECORD_ACCESS = (
-    "INSERT INTO access_log (id, organisation_id, client_id, child_id, action, surface, "
+    "INSERT INTO access_log (id, organisation_id, client_id, child_ids, action, surface, "
     "outcome, rules, categories, policy_version) "
-    "VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    "VALUES (gen_random_uuid(), $1, $2, ARRAY[$3::uuid], $4, $5, $6, $7, $8, $9)"
 )
 
 
