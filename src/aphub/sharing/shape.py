@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 import orjson
@@ -29,17 +30,30 @@ def decision_for(row: Mapping[str, Any], policy: Policy) -> Decision:
     return policy.decide(row["rules"] or (), row["inv_categories"])
 
 
+@cache
+def _unrecorded(visible: tuple[str, ...]) -> dict[str, Any]:
+    """A section the child has no entry for: version 0, every readable field null."""
+    return {"version": 0, "updated_at": None, **dict.fromkeys(visible)}
+
+
 def shape_passport(passport: Mapping[str, Any], decision: Decision) -> dict[str, Any]:
     shaped: dict[str, Any] = {}
     for section, visible in decision.readable_sections:
         stored = passport.get(section)
-        content = stored["content"] if stored else {}
+        if stored is None:
+            shaped[section] = dict(_unrecorded(visible))
+            continue
+        content = stored["content"]
         shaped[section] = {
-            "version": stored["version"] if stored else 0,
-            "updated_at": stored["updated_at"] if stored else None,
+            "version": stored["version"],
+            "updated_at": stored["updated_at"],
             **{name: content.get(name) for name in visible},
         }
     return shaped
+
+
+# values JSON carries as they are; anything else (dates, UUIDs, lists of them) is converted
+_NATIVE = frozenset({str, int, bool, float, type(None)})
 
 
 def shape_child(row: Mapping[str, Any], decision: Decision) -> dict[str, Any]:
@@ -50,7 +64,13 @@ def shape_child(row: Mapping[str, Any], decision: Decision) -> dict[str, Any]:
         "updated_at": row["updated_at"].isoformat(),
     }
     for name in decision.readable_core:
-        child[name] = _json(row["enrolments"]) if name == "enrolments" else _plain(row[name])
+        value = row[name]
+        if name == "enrolments":  # jsonb, as text
+            child[name] = _json(value)
+        elif type(value) in _NATIVE:
+            child[name] = value
+        else:
+            child[name] = _plain(value)
     passport = shape_passport(_json(row["passport"]) or {}, decision)
     if passport:
         child["passport"] = passport
