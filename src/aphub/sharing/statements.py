@@ -43,17 +43,21 @@ CATEGORIES = (
     f"WHERE g.inv_categories IS NULL OR r NOT IN ({_INVOLVEMENT_RULES}) "
     "OR cat = ANY(g.inv_categories) ORDER BY cat)"
 )
-# One audit row per distinct decision among the rows read (`v`): a page of a list is
-# usually one to three rows, each naming its children, with the categories computed once.
-AUDIT = (
+_AUDIT_INSERT = (
     "INSERT INTO access_log (id, organisation_id, client_id, child_ids, action, surface, "
     "outcome, rules, categories, policy_version) "
-    "SELECT gen_random_uuid(), $1::uuid, $2, g.ids, $4, $3, "
+    "SELECT gen_random_uuid(), $1::uuid, $2, {ids}, $4, $3, "
     "CASE WHEN cardinality(g.rules) > 0 THEN 'allowed' ELSE 'denied' END, g.rules, "
     f"CASE WHEN cardinality(g.rules) > 0 THEN {CATEGORIES} ELSE ARRAY[]::text[] END, $5 "
+)
+# The audit of the rows read (`v`): one row per distinct decision among them, naming its
+# children, with the categories computed once (a page of a list is one to three rows).
+AUDIT = _AUDIT_INSERT.format(ids="g.ids") + (
     "FROM (SELECT array_agg(v.id ORDER BY v.id) AS ids, v.rules, v.inv_categories FROM v "
     "GROUP BY v.rules, v.inv_categories) g"
 )
+# The same for a statement that reads at most one child, without the grouping.
+AUDIT_ONE = _AUDIT_INSERT.format(ids="ARRAY[g.id]") + "FROM v g"
 
 
 def _decorated(organisation_type: str, source: str) -> str:
@@ -69,7 +73,7 @@ def read_one(organisation_type: str) -> str:
     """One child by id ($7), audited as allowed or denied. No row: no such child."""
     return (
         f"WITH v AS ({_decorated(organisation_type, 'children c WHERE c.id = $7::uuid')}), "
-        f"a AS ({AUDIT}) SELECT * FROM v"
+        f"a AS ({AUDIT_ONE}) SELECT * FROM v"
     )
 
 
@@ -135,7 +139,7 @@ def audited_rules(organisation_type: str) -> str:
         f"{involvement_categories_expression(organisation_type, ORG)} AS inv_categories "
         "FROM children c WHERE c.id = $7::uuid"
     )
-    return f"WITH v AS ({decorated}), a AS ({AUDIT}) SELECT rules, inv_categories FROM v"
+    return f"WITH v AS ({decorated}), a AS ({AUDIT_ONE}) SELECT rules, inv_categories FROM v"
 
 
 # An audit row whose outcome and categories the caller decided (access log, export).
