@@ -5,6 +5,7 @@ is the version."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import asyncpg
 import httpx
@@ -185,3 +186,54 @@ async def test_a_refused_request_is_not_remembered_so_its_retry_is_judged_afresh
     assert "Idempotent-Replayed" not in r.headers
     stored = await superuser.fetchval("SELECT count(*) FROM idempotency_keys WHERE key = 'start-1'")
     assert stored == 1
+
+
+async def test_a_first_request_committing_while_the_claim_is_taken_turns_the_second_into_409(
+    client: httpx.AsyncClient, app: FastAPI, db: Database, superuser: asyncpg.Connection
+) -> None:
+    """The claim takes the key's lock and looks the key up in one statement, whose snapshot
+    is a moment older than the lock: a first request committing in that moment is not
+    seen. Its stored row is there when the second keeps its own, and the second is then
+    refused whole instead of acting twice. Here the superuser plays the first request:
+    it holds the placement's row lock until it has stored the key and committed."""
+    area = await make_area(app, db)
+    r = await client.post("/v1/placements", json=request_body(area), headers=keyed(area, "p"))
+    pid = r.json()["id"]
+    client_id = f"test-{area.provider.id.hex[:8]}"
+    first = superuser.transaction()
+    await first.start()
+    try:
+        await superuser.execute("SELECT 1 FROM placements WHERE id = $1 FOR UPDATE", uuid.UUID(pid))
+        second = asyncio.create_task(
+            client.post(
+                f"/v1/placements/{pid}/offer",
+                json={},
+                headers=keyed(area, "offer-race", area.provider_headers),
+            )
+        )
+        for _ in range(500):  # until the second waits for the row lock, past its claim
+            await superuser.execute("SELECT pg_stat_clear_snapshot()")  # fresh in a transaction
+            waiting = await superuser.fetchval(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND wait_event = 'transactionid'"
+            )
+            if waiting:
+                break
+            await asyncio.sleep(0.01)
+        assert waiting, "the second request never waited for the row lock"
+        await superuser.execute(
+            "INSERT INTO idempotency_keys (client_id, key, request_hash, response_status, "
+            "response_body, response_headers) VALUES ($1, 'offer-race', 'first', 200, '', '{}')",
+            client_id,
+        )
+    finally:
+        await first.commit()
+    r = await second
+    assert r.status_code == 409, r.text
+    assert "processed meanwhile" in r.json()["detail"]
+    assert await counts(superuser) == (1, 1)  # the offer rolled back with its event
+    assert await superuser.fetchval("SELECT version FROM placements") == 1
+    stored = await superuser.fetchval(
+        "SELECT request_hash FROM idempotency_keys WHERE key = 'offer-race'"
+    )
+    assert stored == "first"

@@ -3,7 +3,8 @@
 The key is claimed inside the request's own transaction: the stored response commits
 with the change it describes, or neither does. A retry with the same key and body
 replays the first response; the same key with another body is 422; a duplicate that
-arrives while the first is still running is 409 (it holds the key's advisory lock).
+arrives while the first is still running is 409 (it holds the key's advisory lock), and
+so is one that claimed the key just as the first committed (see `_CLAIM`).
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import orjson
 from fastapi import Depends, Header, Request
 from fastapi.routing import APIRoute
-from sqlalchemy import text
 from starlette.responses import Response
 
 from aphub.db import UnitOfWork
@@ -47,6 +48,22 @@ class Replayed(Problem):
         self.replay.headers["Idempotent-Replayed"] = "true"
 
 
+# The claim: the key's lock, and any response kept under the key, in one round trip. The
+# lookup reads the snapshot the statement started with, a moment before the lock was
+# taken; a first request that committed in that moment is not seen, but its row is then
+# there when this one keeps its own, and `_KEEP` refuses (409) instead of acting twice.
+_CLAIM = (
+    "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS claimed, k.request_hash, "
+    "k.response_status, k.response_body, k.response_headers::text AS response_headers "
+    "FROM (VALUES (1)) AS one LEFT JOIN idempotency_keys k ON k.client_id = $2 AND k.key = $3"
+)
+_KEEP = (
+    "INSERT INTO idempotency_keys (client_id, key, request_hash, response_status, "
+    "response_body, response_headers) VALUES ($1, $2, $3, $4, $5, $6::text::jsonb) "
+    "ON CONFLICT (client_id, key) DO NOTHING RETURNING true AS kept"
+)
+
+
 async def idempotency_guard(
     request: Request,
     uow: Annotated[UnitOfWork, Depends(unit_of_work, scope="function")],
@@ -73,29 +90,25 @@ async def idempotency_guard(
         request.method.encode() + b" " + request.url.path.encode() + b"\n" + body
     ).hexdigest()
     async with uow.lock:
-        session = uow.session
-        locked = await session.scalar(
-            text("SELECT pg_try_advisory_xact_lock(hashtextextended(:k, 0))"),
-            {"k": f"{client_id}\n{idempotency_key}"},
-        )
-        if not locked:
-            raise Conflict("A request with this Idempotency-Key is still being processed")
-        stored = (
-            await session.execute(
-                text(
-                    "SELECT request_hash, response_status, response_body, response_headers "
-                    "FROM idempotency_keys WHERE client_id = :c AND key = :k"
-                ),
-                {"c": client_id, "k": idempotency_key},
+        # the unit's first statement: SQLAlchemy sends BEGIN ahead of it, and the lock is
+        # the transaction's until it commits
+        connection = await uow.session.connection()
+        claim_row = (
+            await connection.exec_driver_sql(
+                _CLAIM, (f"{client_id}\n{idempotency_key}", client_id, idempotency_key)
             )
-        ).one_or_none()
-    if stored is not None:
-        if stored.request_hash != digest:
+        ).one()
+    if not claim_row.claimed:
+        raise Conflict("A request with this Idempotency-Key is still being processed")
+    if claim_row.request_hash is not None:
+        if claim_row.request_hash != digest:
             raise Invalid.field(
                 HEADER, "This Idempotency-Key was used with a different request body"
             )
         raise Replayed(
-            stored.response_status, bytes(stored.response_body), dict(stored.response_headers)
+            claim_row.response_status,
+            bytes(claim_row.response_body),
+            orjson.loads(claim_row.response_headers),
         )
     claim = Claim(client_id, idempotency_key, digest)
     request.scope["aphub.idempotency"] = claim
@@ -105,29 +118,19 @@ async def idempotency_guard(
         if response is None or response.status_code >= 500:
             return
         headers = {k: v for k, v in response.headers.items() if k in _KEPT_HEADERS}
-        await unit.session.execute(
-            text(
-                "INSERT INTO idempotency_keys (client_id, key, request_hash, response_status, "
-                "response_body, response_headers) VALUES (:c, :k, :h, :s, :b, "
-                "CAST(:hd AS jsonb))"
-            ),
-            {
-                "c": claim.client_id,
-                "k": claim.key,
-                "h": claim.request_hash,
-                "s": response.status_code,
-                "b": bytes(response.body),
-                "hd": _json(headers),
-            },
+        kept = await unit.fetchrow(
+            _KEEP,
+            claim.client_id,
+            claim.key,
+            claim.request_hash,
+            response.status_code,
+            bytes(response.body),
+            orjson.dumps(headers).decode(),
         )
+        if kept is None:  # a first request committed between the claim's snapshot and lock
+            raise Conflict("A request with this Idempotency-Key was processed meanwhile; retry")
 
     uow.before_commit(keep_response)
-
-
-def _json(value: dict[str, str]) -> str:
-    import orjson
-
-    return orjson.dumps(value).decode()
 
 
 class HubRoute(APIRoute):

@@ -235,7 +235,8 @@ async def _walk(
                     "attendance_percent": 86.5,
                 }
             )
-            last_review = await reviews.record_review(uow, commissioner, placement_id, review, None)
+            recorded = await reviews.record_review(uow, commissioner, placement_id, review, None)
+            last_review = recorded.id
         elif verb == "extend" and last_review is not None and extend_to is not None:
             body_extend = ExtendAction(review_id=last_review, planned_end_date=extend_to)
             await lifecycle.extend(uow, commissioner, placement_id, body_extend, None)

@@ -125,6 +125,65 @@ def pending_events(uow: UnitOfWork) -> list[PendingEvent]:
     return list(uow.state.get("pending_events", []))
 
 
+# --- an event written by the statement that makes its change ----------------------------
+
+OUTBOX_COLUMNS = (
+    "id",
+    "type",
+    "occurred_at",
+    "actor_organisation_id",
+    "actor_client_id",
+    "subject_type",
+    "subject_id",
+    "subject_version",
+    "child_id",
+    "data",
+)
+
+
+def outbox_insert(first: int) -> str:
+    """An INSERT of one outbox row taking its values from parameters `$first` onwards (in
+    the order of `outbox_values`), to run as a CTE of the statement that writes the change:
+    the change and its event are then one round trip, not two."""
+    values = ", ".join(f"${first + i}" for i in range(len(OUTBOX_COLUMNS)))
+    columns = ", ".join(OUTBOX_COLUMNS)
+    return f"INSERT INTO event_outbox ({columns}) VALUES ({values})"  # noqa: S608 - no input
+
+
+def outbox_values(
+    *,
+    type: str,
+    subject_type: str,
+    subject_id: uuid.UUID,
+    actor: Actor,
+    data: dict[str, Any],
+    child_id: uuid.UUID | None,
+    subject_version: int | None,
+) -> list[Any]:
+    """The parameters of `outbox_insert` for one event (its data as JSON text, as the
+    asyncpg connection takes JSONB). The caller runs the statement and then calls
+    `appended`. Only for changes serialised by a row lock held until commit: the outbox
+    orders a subject's events by insertion, so every event of such a subject must be
+    written this way, not queued by `record` to be written at commit."""
+    return [
+        uuid7(),
+        type,
+        datetime.now(UTC),
+        actor.organisation_id,
+        actor.client_id,
+        subject_type,
+        subject_id,
+        subject_version,
+        child_id,
+        orjson.dumps(data, option=orjson.OPT_UTC_Z).decode(),
+    ]
+
+
+def appended(uow: UnitOfWork) -> None:
+    """Note that the unit wrote events itself: they are sealed once it commits."""
+    uow.state["events_written"] = True
+
+
 async def write_outbox(uow: UnitOfWork) -> None:
     """Insert the unit's events into the outbox, last thing in its transaction."""
     pending: list[PendingEvent] = uow.state.pop("pending_events", [])

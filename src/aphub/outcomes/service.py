@@ -25,6 +25,7 @@ from aphub.models import Accreditation, FollowUp, IntendedOutcome, OutcomeProgre
 from aphub.outcomes.schemas import AccreditationIn, FollowUpIn, ProgressIn
 from aphub.pagination import decode_cursor, encode_cursor
 from aphub.placements import repository as placements
+from aphub.placements.repository import LockedPlacement
 from aphub.placements.service import (
     acts_as_commissioner,
     locked,
@@ -71,7 +72,9 @@ def _not_future(day: date, field: str) -> date:
     return day
 
 
-async def _provider_or_commissioner(uow: UnitOfWork, principal: Principal, p: Placement) -> None:
+async def _provider_or_commissioner(
+    uow: UnitOfWork, principal: Principal, p: LockedPlacement
+) -> None:
     if principal.organisation_id != p.provider_id and not await acts_as_commissioner(
         uow, principal, p
     ):
@@ -104,7 +107,7 @@ async def record_progress(
     )
     uow.session.add(progress)
     await uow.session.flush()
-    transition(
+    await transition(
         uow,
         principal,
         p,
@@ -141,7 +144,7 @@ async def record_accreditation(
     )
     uow.session.add(accreditation)
     await uow.session.flush()
-    transition(
+    await transition(
         uow,
         principal,
         p,
@@ -190,7 +193,7 @@ async def record_follow_up(
     )
     uow.session.add(follow_up)
     await uow.session.flush()
-    transition(
+    await transition(
         uow,
         principal,
         p,

@@ -48,6 +48,7 @@ from aphub.placements.graphql_types import (
     PatternDayNode,
     ReviewNode,
 )
+from aphub.placements.repository import LockedPlacement
 from aphub.placements.schemas import (
     Destination,
     EndAction,
@@ -263,6 +264,12 @@ async def _changed(info: HubInfo, placement_id: uuid.UUID) -> PlacementNode:
     )
 
 
+def _as_changed(p: LockedPlacement) -> PlacementNode:
+    """The placement as a transition left it, from the JSON its statement returned."""
+    assert p.json is not None, "a transition writes the placement's JSON"
+    return PlacementNode.from_json(p.json)
+
+
 @strawberry.type(name="RecordedPlacementReview")
 class RecordedReview:
     review: ReviewNode
@@ -293,8 +300,8 @@ class PlacementMutation:
     ) -> PlacementNode:
         principal = info.context.principal("placements:write")
         data = parse(PlacementVary, present(input))
-        await service.vary(info.context.uow, principal, id, data, if_match)
-        return await _changed(info, id)
+        p = await service.vary(info.context.uow, principal, id, data, if_match)
+        return _as_changed(p)
 
     @strawberry.mutation(description="Provider offers a place (requested → offered)")
     async def offer_placement(
@@ -392,19 +399,13 @@ class PlacementMutation:
     ) -> RecordedReview:
         principal = info.context.principal("placements:write")
         data = parse(ReviewCreate, present(input))
-        uow = info.context.uow
-        review_id = await reviews.record_review(uow, principal, id, data, if_match)
-        recorded = [
-            r
-            for r in (await repository.reviews_of(uow, principal, [id]))[id]
-            if r["id"] == str(review_id)
-        ]
+        recorded = await reviews.record_review(info.context.uow, principal, id, data, if_match)
         return RecordedReview(
-            review=ReviewNode.from_json(recorded[0]), placement=await _changed(info, id)
+            review=ReviewNode.from_json(recorded.review), placement=await _changed(info, id)
         )
 
 
-Act = Callable[[UnitOfWork, Principal, uuid.UUID, Any, int | None], Awaitable[object]]
+Act = Callable[[UnitOfWork, Principal, uuid.UUID, Any, int | None], Awaitable[LockedPlacement]]
 
 
 async def _act(
@@ -415,5 +416,4 @@ async def _act(
     data: Any,
     if_match: int | None,
 ) -> PlacementNode:
-    await act(info.context.uow, principal, placement_id, data, if_match)
-    return await _changed(info, placement_id)
+    return _as_changed(await act(info.context.uow, principal, placement_id, data, if_match))

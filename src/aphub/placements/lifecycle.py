@@ -13,8 +13,9 @@ from aphub import registration
 from aphub.auth.principal import Principal
 from aphub.db import UnitOfWork
 from aphub.errors import FieldError, Invalid
-from aphub.models import Child, IntendedOutcome, Placement, PlacementReview
+from aphub.models import Child, IntendedOutcome, PlacementReview
 from aphub.models.providers import ProviderProfile
+from aphub.placements.repository import LockedPlacement
 from aphub.placements.schemas import (
     EndAction,
     ExtendAction,
@@ -38,7 +39,7 @@ async def offer(
     placement_id: uuid.UUID,
     body: OfferAction,
     if_match: int | None,
-) -> Placement:
+) -> LockedPlacement:
     p = await locked(uow, principal, placement_id, if_match)
     require_provider(principal, p)
     require_status(p, "offer", "requested")
@@ -47,7 +48,7 @@ async def offer(
     if body.delivery_location_ids is not None:
         p.delivery_location_ids = list(body.delivery_location_ids)
     p.status = "offered"
-    transition(uow, principal, p, "placement.offered", {"note": body.note})
+    await transition(uow, principal, p, "placement.offered", {"note": body.note})
     return p
 
 
@@ -57,13 +58,13 @@ async def decline(
     placement_id: uuid.UUID,
     body: ReasonAction,
     if_match: int | None,
-) -> Placement:
+) -> LockedPlacement:
     p = await locked(uow, principal, placement_id, if_match)
     require_provider(principal, p)
     require_status(p, "decline", "requested")
     p.status = "declined"
     p.closing_note = body.reason
-    transition(uow, principal, p, "placement.declined", {"reason": body.reason})
+    await transition(uow, principal, p, "placement.declined", {"reason": body.reason})
     return p
 
 
@@ -73,13 +74,13 @@ async def cancel(
     placement_id: uuid.UUID,
     body: ReasonAction,
     if_match: int | None,
-) -> Placement:
+) -> LockedPlacement:
     p = await locked(uow, principal, placement_id, if_match)
     await require_commissioner(uow, principal, p)
     require_status(p, "cancel", "requested", "offered")
     p.status = "cancelled"
     p.closing_note = body.reason
-    transition(uow, principal, p, "placement.cancelled", {"reason": body.reason})
+    await transition(uow, principal, p, "placement.cancelled", {"reason": body.reason})
     return p
 
 
@@ -95,7 +96,7 @@ async def lock_provider_starts(uow: UnitOfWork, provider_id: uuid.UUID) -> None:
 
 
 async def threshold_breach(
-    uow: UnitOfWork, provider_id: uuid.UUID, adding: Placement | None = None
+    uow: UnitOfWork, provider_id: uuid.UUID, adding: LockedPlacement | None = None
 ) -> str | None:
     """Why an unregistered provider would be over the registration threshold, or None."""
     pupils_sql, flagged_sql = registration.counts(provider_id)
@@ -114,7 +115,7 @@ async def start(
     placement_id: uuid.UUID,
     body: StartAction,
     if_match: int | None,
-) -> Placement:
+) -> LockedPlacement:
     p = await locked(uow, principal, placement_id, if_match)
     require_provider(principal, p)
     require_status(p, "start", "offered")
@@ -163,7 +164,8 @@ async def start(
     p.status = "active"
     if body.start_date is not None:
         p.start_date = body.start_date
-    transition(uow, principal, p, "placement.started", {"start_date": p.start_date.isoformat()})
+    started = {"start_date": p.start_date.isoformat()}
+    await transition(uow, principal, p, "placement.started", started)
     return p
 
 
@@ -173,7 +175,7 @@ async def extend(
     placement_id: uuid.UUID,
     body: ExtendAction,
     if_match: int | None,
-) -> Placement:
+) -> LockedPlacement:
     p = await locked(uow, principal, placement_id, if_match)
     await require_commissioner(uow, principal, p)
     require_status(p, "extend", "active")
@@ -189,7 +191,7 @@ async def extend(
     previous = p.planned_end_date
     p.planned_end_date = body.planned_end_date
     review.extension_applied = True
-    transition(
+    await transition(
         uow,
         principal,
         p,
@@ -209,7 +211,7 @@ async def end(
     placement_id: uuid.UUID,
     body: EndAction,
     if_match: int | None,
-) -> Placement:
+) -> LockedPlacement:
     p = await locked(uow, principal, placement_id, if_match)
     await require_commissioner(uow, principal, p)
     require_status(p, "end", "active")
@@ -221,7 +223,7 @@ async def end(
     p.end_reason = body.end_reason.value
     p.destination = body.destination.value
     p.closing_note = body.closing_note
-    transition(
+    await transition(
         uow,
         principal,
         p,
@@ -241,11 +243,11 @@ async def propose_end(
     placement_id: uuid.UUID,
     body: ProposeEndAction,
     if_match: int | None,
-) -> Placement:
+) -> LockedPlacement:
     p = await locked(uow, principal, placement_id, if_match)
     require_provider(principal, p)
     require_status(p, "propose an end to", "active")
-    transition(
+    await transition(
         uow,
         principal,
         p,

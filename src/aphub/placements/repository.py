@@ -1,9 +1,13 @@
 """Reading placements: JSON built by PostgreSQL from one statement, filtered by the
-sharing layer's placement visibility (a hidden placement reads as absent)."""
+sharing layer's placement visibility (a hidden placement reads as absent); and the row a
+transition locks, read by the same condition."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -12,7 +16,8 @@ from sqlalchemy import select
 
 from aphub.auth.principal import Principal
 from aphub.db import Reads, UnitOfWork
-from aphub.models import Organisation
+from aphub.events.log import outbox_insert
+from aphub.models import Organisation, Placement
 from aphub.sharing.placements import placement_visible
 from aphub.sharing.policy import Policy, active_policy
 from aphub.sharing.relationships import TODAY
@@ -103,6 +108,150 @@ async def read_json_after_change(uow: UnitOfWork, placement_id: uuid.UUID) -> st
     return str(row["body"])
 
 
+# --- the row a transition changes -----------------------------------------------------
+
+JSON_COLUMNS = frozenset({"exit_strategy", "funding", "pattern"})
+COLUMNS: tuple[str, ...] = tuple(Placement.__table__.columns.keys())
+
+
+class LockedPlacement:
+    """A placement row read under its row lock for one change, on the asyncpg connection
+    (performance.md: the ORM's load, identity map and flush cost more than the change).
+
+    Reads like the ORM's `Placement`; assigning a column records it, and the transition
+    (`service.transition`) writes the recorded columns, the version and the event in one
+    statement. JSON columns hold their Python values, as the ORM's do.
+    """
+
+    id: uuid.UUID
+    child_id: uuid.UUID
+    commissioner_id: uuid.UUID
+    provider_id: uuid.UUID
+    home_school_id: uuid.UUID | None
+    offer_id: uuid.UUID | None
+    delivery_location_ids: list[uuid.UUID]
+    status: str
+    legal_basis: str
+    primary_reason: str
+    dual_registered: bool
+    start_date: date
+    planned_end_date: date
+    actual_end_date: date | None
+    hours_per_week: Decimal | None
+    pattern: dict[str, Any]
+    part_time_justification: str | None
+    exit_strategy: dict[str, Any] | None
+    review_frequency_weeks: int | None
+    next_review_date: date | None
+    funding: dict[str, Any] | None
+    transport: str | None
+    safeguarding_confirmed_on: date | None
+    ehcp_caseworker_notified_on: date | None
+    virtual_school_head_notified_on: date | None
+    end_reason: str | None
+    destination: str | None
+    closing_note: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    # the child's home LA, which acts for its resident as the commissioner does
+    child_home_la_id: uuid.UUID | None
+    # the placement as the API shows it, when the last transition was asked to build it
+    json: str | None
+    _changed: set[str]
+
+    def __init__(self, row: Mapping[str, Any]) -> None:
+        values = dict(row)  # straight into the instance: assignment records a change
+        for name in JSON_COLUMNS:
+            text = values[name]
+            values[name] = None if text is None else orjson.loads(text)
+        values["json"] = None
+        values["_changed"] = set()
+        vars(self).update(values)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name in COLUMNS:
+            self._changed.add(name)
+
+    def changed(self) -> dict[str, Any]:
+        """The columns assigned since the row was read (or last written), with their values."""
+        return {name: getattr(self, name) for name in sorted(self._changed)}
+
+    def written(self, version: int, json: str | None) -> None:
+        vars(self).update(version=version, json=json)
+        self._changed.clear()
+
+
+_SELECTED = ", ".join(f"p.{c}::text AS {c}" if c in JSON_COLUMNS else f"p.{c}" for c in COLUMNS)
+
+
+@cache
+def _lock_sql(organisation_type: str, policy: Policy) -> str:
+    visible = placement_visible(organisation_type, "$1::uuid", policy)
+    return (
+        f"SELECT {_SELECTED}, "
+        "(SELECT c.home_la_id FROM children c WHERE c.id = p.child_id) AS child_home_la_id "
+        f"FROM placements p WHERE p.id = $2::uuid AND {visible} FOR UPDATE OF p"
+    )
+
+
+async def lock_visible(
+    uow: UnitOfWork, principal: Principal, placement_id: uuid.UUID
+) -> LockedPlacement | None:
+    """The placement, row-locked until the unit commits, or None when the caller may not
+    see it. One statement: the visibility condition is the lock's WHERE, so a hidden row
+    is never locked, and a row changed while this waited for the lock is judged again
+    as it now is."""
+    row = await fetchrow_in_transaction(
+        uow,
+        _lock_sql(principal.organisation_type, active_policy()),
+        principal.organisation_id,
+        placement_id,
+    )
+    return None if row is None else LockedPlacement(row)
+
+
+async def fetchrow_in_transaction(uow: UnitOfWork, sql: str, *args: Any) -> Any:
+    """One row of a statement that must run inside the unit's transaction (a row lock
+    lasts until commit). `uow.fetchrow` would run a statement that comes before any other
+    in autocommit; here the first statement goes through SQLAlchemy, which sends BEGIN
+    ahead of it (no separate round trip), and later ones straight to asyncpg."""
+    async with uow.lock:
+        session = uow.session
+        if session.new or session.dirty or session.deleted:
+            await session.flush()  # what the unit has changed so far, as any read sees it
+        connection = await session.connection()
+        driver: Any = (await connection.get_raw_connection()).driver_connection
+        if driver.is_in_transaction():
+            return await driver.fetchrow(sql, *args)
+        rows = (await connection.exec_driver_sql(sql, args)).mappings().all()
+        return rows[0] if rows else None
+
+
+@cache
+def change_sql(
+    columns: tuple[str, ...], returning_json: bool, alongside: str | None, alongside_params: int
+) -> str:
+    """The statement of a transition, one round trip. Its parameters: those of `alongside`
+    first ($1 to $k, as that statement numbers them), then the placement's id, its new
+    version, the values of `columns`, and the event's outbox row. It returns the JSON of
+    the placement as the change left it (`body`, when asked) and the `body` that
+    `alongside` returned (`alongside`)."""
+    k = alongside_params
+    assignments = [f"version = ${k + 2}", "updated_at = now()"]
+    assignments += [f"{name} = ${i}" for i, name in enumerate(columns, start=k + 3)]
+    ctes = [f"alongside AS ({alongside})"] if alongside else []
+    ctes += [
+        f"p AS (UPDATE placements SET {', '.join(assignments)} WHERE id = ${k + 1} RETURNING *)",
+        f"logged AS ({outbox_insert(k + 3 + len(columns))})",
+    ]
+    json = BODY if returning_json else "NULL::text"
+    extra = "(SELECT body FROM alongside)" if alongside else "NULL::text"
+    join = " JOIN organisations comm ON comm.id = p.commissioner_id" if returning_json else ""
+    return f"WITH {', '.join(ctes)} SELECT {json} AS body, {extra} AS alongside FROM p{join}"
+
+
 async def is_visible(uow: UnitOfWork, principal: Principal, placement_id: uuid.UUID) -> bool:
     row = await uow.fetchrow(
         _visible_sql(principal.organisation_type, active_policy()),
@@ -144,6 +293,14 @@ REVIEW_BODY = (
     "'actions', r.actions, 'next_review_date', r.next_review_date, "
     "'proposed_end_date', r.proposed_end_date, 'extension_applied', r.extension_applied, "
     "'recorded_by_id', r.recorded_by_id, 'created_at', r.created_at)::text"
+)
+# a review is answered with what its INSERT returns: nothing is read twice
+INSERT_REVIEW = (
+    "INSERT INTO placement_reviews AS r (id, placement_id, scheduled_on, held_on, attendees, "
+    "progress, attendance_percent, child_views, family_views, decision, actions, "
+    "next_review_date, proposed_end_date, recorded_by_id) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
+    f"RETURNING {REVIEW_BODY} AS body"
 )
 EVENT_BODY = (
     "jsonb_build_object('id', e.id, 'seq', e.seq, 'type', e.type, "

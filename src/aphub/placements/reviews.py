@@ -3,17 +3,37 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+import orjson
 
 from aphub.auth.principal import Principal
 from aphub.db import UnitOfWork
 from aphub.errors import Forbidden, Invalid, NotFound
-from aphub.models import IntendedOutcome, PlacementReview
+from aphub.ids import uuid7
 from aphub.placements import repository
+from aphub.placements.repository import INSERT_REVIEW
 from aphub.placements.schemas import ReviewCreate
-from aphub.placements.service import acts_as_commissioner, locked, require_status, transition
+from aphub.placements.service import (
+    Alongside,
+    acts_as_commissioner,
+    locked,
+    require_status,
+    transition,
+)
+
+_OUTCOME_IDS = "SELECT array_agg(id) AS ids FROM intended_outcomes WHERE placement_id = $1"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedReview:
+    id: uuid.UUID
+    review: dict[str, Any]  # as `GET .../reviews` lists it
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 async def record_review(
@@ -22,58 +42,62 @@ async def record_review(
     placement_id: uuid.UUID,
     body: ReviewCreate,
     if_match: int | None,
-) -> uuid.UUID:
+) -> RecordedReview:
     p = await locked(uow, principal, placement_id, if_match)
     if principal.organisation_id != p.provider_id and not await acts_as_commissioner(
         uow, principal, p
     ):
         raise Forbidden("Only the commissioner, the home LA or the provider records reviews")
     require_status(p, "review", "active")
-    outcome_ids = set(
-        await uow.session.scalars(
-            select(IntendedOutcome.id).where(IntendedOutcome.placement_id == p.id)
-        )
+    if body.progress:  # a review without progress entries names no outcome to check
+        row = await uow.fetchrow(_OUTCOME_IDS, p.id)
+        outcome_ids = set(row["ids"] or ())
+        for i, progress in enumerate(body.progress):
+            if progress.outcome_id not in outcome_ids:
+                raise Invalid.field(
+                    f"progress.{i}.outcome_id",
+                    "outcome_id must name an intended outcome of this placement",
+                )
+    review_id = uuid7()
+    review = Alongside(
+        INSERT_REVIEW,
+        (
+            review_id,
+            p.id,
+            body.scheduled_on,
+            body.held_on,
+            [a.value for a in body.attendees],
+            _json([x.model_dump(mode="json") for x in body.progress]),
+            body.attendance_percent,
+            body.child_views,
+            body.family_views,
+            body.decision.value,
+            _json([a.model_dump(mode="json") for a in body.actions]),
+            body.next_review_date,
+            body.proposed_end_date,
+            principal.organisation_id,
+        ),
     )
-    for i, progress in enumerate(body.progress):
-        if progress.outcome_id not in outcome_ids:
-            raise Invalid.field(
-                f"progress.{i}.outcome_id",
-                "outcome_id must name an intended outcome of this placement",
-            )
-    review = PlacementReview(
-        placement_id=p.id,
-        scheduled_on=body.scheduled_on,
-        held_on=body.held_on,
-        attendees=[a.value for a in body.attendees],
-        progress=[x.model_dump(mode="json") for x in body.progress],
-        attendance_percent=body.attendance_percent,
-        child_views=body.child_views,
-        family_views=body.family_views,
-        decision=body.decision.value,
-        actions=[a.model_dump(mode="json") for a in body.actions],
-        next_review_date=body.next_review_date,
-        proposed_end_date=body.proposed_end_date,
-        recorded_by_id=principal.organisation_id,
-    )
-    uow.session.add(review)
-    await uow.session.flush()
     if body.next_review_date is not None:
         p.next_review_date = body.next_review_date
-    transition(
+    recorded = await transition(
         uow,
         principal,
         p,
         "placement.reviewed",
         {
-            "review_id": str(review.id),
+            "review_id": str(review_id),
             "held_on": body.held_on.isoformat(),
             "decision": body.decision.value,
             "next_review_date": body.next_review_date.isoformat()
             if body.next_review_date
             else None,
         },
+        returning_json=False,  # the answer is the review
+        alongside=review,
     )
-    return review.id
+    assert recorded is not None, "the review's INSERT returns it"
+    return RecordedReview(review_id, orjson.loads(recorded))
 
 
 async def list_reviews(

@@ -22,6 +22,7 @@ from aphub.idempotency import HubRoute
 from aphub.pagination import DEFAULT_LIMIT, Cursor, Limit, encode_cursor
 from aphub.placements import history as history_service
 from aphub.placements import lifecycle, repository, reviews, service
+from aphub.placements.repository import LockedPlacement
 from aphub.placements.schemas import (
     EndAction,
     ExtendAction,
@@ -59,12 +60,14 @@ async def placement_response(
 
 
 def placement_json_response(
-    body: str | None, placement_id: uuid.UUID, status: int = 200
+    body: str | None, placement_id: uuid.UUID, status: int = 200, *, version: int | None = None
 ) -> Response:
-    """The placement JSON built by PostgreSQL, with its ETag (404 when there is none)."""
+    """The placement JSON built by PostgreSQL, with its ETag (404 when there is none).
+    The version is read from the body unless the caller knows it already."""
     if body is None:
         raise NotFound("No such placement, or not visible to you")
-    version = orjson.loads(body)["version"]
+    if version is None:
+        version = orjson.loads(body)["version"]
     headers = {"ETag": f'"{version}"'}
     if status == 201:
         headers["Location"] = f"/v1/placements/{placement_id}"
@@ -141,11 +144,18 @@ async def vary_placement(
     principal: Writer,
     if_match: IfMatch = None,
 ) -> Response:
-    await service.vary(uow, principal, placement_id, body, parse_if_match(if_match))
-    return await placement_response(uow, principal, placement_id, changed=True)
+    p = await service.vary(uow, principal, placement_id, body, parse_if_match(if_match))
+    return changed_response(p)
 
 
-Action = Callable[[UnitOfWork, Principal, uuid.UUID, Any, int | None], Awaitable[object]]
+def changed_response(p: LockedPlacement) -> Response:
+    """The answer to a transition: the placement as the change left it, which the
+    transition's own statement returned (declining or ending may end the caller's access,
+    and the answer must still show what it did)."""
+    return placement_json_response(p.json, p.id, version=p.version)
+
+
+Action = Callable[[UnitOfWork, Principal, uuid.UUID, Any, int | None], Awaitable[LockedPlacement]]
 
 
 def _action(name: str, act: Action, body_type: type[BaseModel], summary: str) -> None:
@@ -156,8 +166,9 @@ def _action(name: str, act: Action, body_type: type[BaseModel], summary: str) ->
         principal: Writer,
         if_match: IfMatch = None,
     ) -> Response:
-        await act(uow, principal, placement_id, body, parse_if_match(if_match))
-        return await placement_response(uow, principal, placement_id, changed=True)
+        return changed_response(
+            await act(uow, principal, placement_id, body, parse_if_match(if_match))
+        )
 
     endpoint.__annotations__["body"] = body_type  # each action validates its own body
     endpoint.__name__ = f"{name.replace('-', '_')}_placement"
@@ -244,12 +255,7 @@ async def record_placement_review(
     principal: Writer,
     if_match: IfMatch = None,
 ) -> dict[str, Any]:
-    review_id = await reviews.record_review(
+    recorded = await reviews.record_review(
         uow, principal, placement_id, body, parse_if_match(if_match)
     )
-    found = [
-        r
-        for r in await reviews.list_reviews(uow, principal, placement_id)
-        if r["id"] == str(review_id)
-    ]
-    return found[0]
+    return recorded.review

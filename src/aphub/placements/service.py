@@ -3,21 +3,29 @@
 Each change locks the placement row, checks who may act and in which state, bumps the
 version and records exactly one event with that version (unique per subject and
 version in the event log), all in the caller's transaction.
+
+The machinery runs on the asyncpg connection beneath the session (performance.md): the
+lock is one statement that also decides visibility, and the change, its version, its
+event and the placement's new JSON are one more, where the ORM took a visibility query,
+a locking load, a flush and a read-back.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import delete, select
 
 from aphub.auth.principal import Principal
 from aphub.db import UnitOfWork
 from aphub.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
-from aphub.events.log import Actor, record
-from aphub.models import Child, IntendedOutcome, Organisation, Placement
+from aphub.events.log import Actor, appended, outbox_insert, outbox_values
+from aphub.models import IntendedOutcome, Organisation, Placement
 from aphub.placements import repository
+from aphub.placements.repository import JSON_COLUMNS, LockedPlacement
 from aphub.placements.schemas import PlacementCreate, PlacementPlan, PlacementVary
 from aphub.sharing import gate
 
@@ -30,13 +38,9 @@ def actor_of(principal: Principal) -> Actor:
 
 async def locked(
     uow: UnitOfWork, principal: Principal, placement_id: uuid.UUID, if_match: int | None
-) -> Placement:
+) -> LockedPlacement:
     """The placement, row-locked, if the caller may see it (404 otherwise)."""
-    if not await repository.is_visible(uow, principal, placement_id):
-        raise NotFound("No such placement, or not visible to you")
-    placement = await uow.session.get(
-        Placement, placement_id, with_for_update=True, populate_existing=True
-    )
+    placement = await repository.lock_visible(uow, principal, placement_id)
     if placement is None:
         raise NotFound("No such placement, or not visible to you")
     if if_match is not None and if_match != placement.version:
@@ -44,26 +48,26 @@ async def locked(
     return placement
 
 
-async def acts_as_commissioner(uow: UnitOfWork, principal: Principal, p: Placement) -> bool:
+async def acts_as_commissioner(uow: UnitOfWork, principal: Principal, p: LockedPlacement) -> bool:
     if principal.organisation_id == p.commissioner_id:
         return True
     if principal.organisation_type != "local_authority":
         return False
-    home = await uow.session.scalar(select(Child.home_la_id).where(Child.id == p.child_id))
-    return home == principal.organisation_id  # the home LA acts for its residents
+    # the home LA acts for its residents (read with the lock: no query of its own)
+    return p.child_home_la_id == principal.organisation_id
 
 
-async def require_commissioner(uow: UnitOfWork, principal: Principal, p: Placement) -> None:
+async def require_commissioner(uow: UnitOfWork, principal: Principal, p: LockedPlacement) -> None:
     if not await acts_as_commissioner(uow, principal, p):
         raise Forbidden("Only the commissioner (or the child's home LA) may do this")
 
 
-def require_provider(principal: Principal, p: Placement) -> None:
+def require_provider(principal: Principal, p: LockedPlacement) -> None:
     if principal.organisation_id != p.provider_id:
         raise Forbidden("Only the placement's provider may do this")
 
 
-def require_status(p: Placement, action: str, *allowed: str) -> None:
+def require_status(p: LockedPlacement, action: str, *allowed: str) -> None:
     if p.status not in allowed:
         raise Conflict(
             f"Cannot {action} a placement that is {p.status} (only when {' or '.join(allowed)})",
@@ -71,34 +75,82 @@ def require_status(p: Placement, action: str, *allowed: str) -> None:
         )
 
 
-def transition(
-    uow: UnitOfWork,
+def _event(
     principal: Principal,
-    p: Placement,
+    placement_id: uuid.UUID,
+    child_id: uuid.UUID,
+    version: int,
     event_type: str,
-    data: dict[str, Any] | None = None,
-) -> None:
-    """Bump the version and record the one event of this change."""
-    p.version += 1
-    record(
-        uow,
+    data: dict[str, Any],
+) -> list[Any]:
+    return outbox_values(
         type=event_type,
         subject_type="placement",
-        subject_id=p.id,
-        subject_version=p.version,
-        child_id=p.child_id,
+        subject_id=placement_id,
+        subject_version=version,
+        child_id=child_id,
         actor=actor_of(principal),
-        data={"status": p.status, **(data or {})},
+        data=data,
     )
 
 
-async def _replace_outcomes(uow: UnitOfWork, p: Placement, plan: PlacementPlan) -> None:
-    await uow.session.execute(delete(IntendedOutcome).where(IntendedOutcome.placement_id == p.id))
+def _column_value(name: str, value: Any) -> Any:
+    if name in JSON_COLUMNS and value is not None:
+        return orjson.dumps(value).decode()  # JSONB travels as text
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Alongside:
+    """A row a transition writes besides the placement's (a review, say), in the
+    transition's own statement: `sql` is an INSERT or UPDATE numbering its parameters
+    from $1 and returning one text column named `body`."""
+
+    sql: str
+    args: tuple[Any, ...]
+
+
+async def transition(
+    uow: UnitOfWork,
+    principal: Principal,
+    p: LockedPlacement,
+    event_type: str,
+    data: dict[str, Any] | None = None,
+    *,
+    returning_json: bool = True,
+    alongside: Alongside | None = None,
+) -> str | None:
+    """Bump the version and write the change with the one event of this change.
+
+    One statement: the UPDATE of the columns the service assigned, the outbox row, the
+    `alongside` row if any and, unless the caller answers with something else, the
+    placement's JSON as the change left it (`p.json`). It runs under the row lock
+    `locked` took, so the event's place in the outbox is its place in the placement's
+    history. Returns what `alongside` returned.
+    """
+    version = p.version + 1
+    changes = {name: value for name, value in p.changed().items() if name != "version"}
+    event = _event(
+        principal, p.id, p.child_id, version, event_type, {"status": p.status, **(data or {})}
+    )
+    values = [_column_value(name, value) for name, value in changes.items()]
+    extra = alongside.args if alongside else ()
+    sql = repository.change_sql(
+        tuple(changes), returning_json, alongside.sql if alongside else None, len(extra)
+    )
+    row = await uow.fetchrow(sql, *extra, p.id, version, *values, *event)
+    appended(uow)
+    p.written(version, row["body"])
+    returned: str | None = row["alongside"]
+    return returned
+
+
+async def _replace_outcomes(uow: UnitOfWork, placement_id: uuid.UUID, plan: PlacementPlan) -> None:
+    await uow.session.execute(
+        delete(IntendedOutcome).where(IntendedOutcome.placement_id == placement_id)
+    )
     for outcome in plan.intended_outcomes:
-        uow.session.add(IntendedOutcome(placement_id=p.id, **outcome.model_dump()))
-
-
-JSON_COLUMNS = frozenset({"exit_strategy", "funding", "pattern"})
+        uow.session.add(IntendedOutcome(placement_id=placement_id, **outcome.model_dump()))
 
 
 def _plan_values(plan: PlacementPlan, fields: set[str]) -> dict[str, Any]:
@@ -144,18 +196,22 @@ async def request(uow: UnitOfWork, principal: Principal, data: PlacementCreate) 
         dual_registered=data.dual_registered,
         start_date=data.start_date,
         planned_end_date=data.planned_end_date,
-        version=0,
+        version=1,
         **values,
     )
     uow.session.add(placement)
     await uow.session.flush()
-    await _replace_outcomes(uow, placement, data)
-    transition(
-        uow,
+    await _replace_outcomes(uow, placement.id, data)
+    # version 1 and its event; written now, as every later transition writes its own,
+    # so the outbox holds the placement's events in the order they happened
+    event = _event(
         principal,
-        placement,
+        placement.id,
+        placement.child_id,
+        1,
         "placement.requested",
         {
+            "status": "requested",
             "provider_id": str(data.provider_id),
             "commissioner_id": str(principal.organisation_id),
             "legal_basis": data.legal_basis.value,
@@ -164,7 +220,8 @@ async def request(uow: UnitOfWork, principal: Principal, data: PlacementCreate) 
             "planned_end_date": data.planned_end_date.isoformat(),
         },
     )
-    await uow.session.flush()
+    await uow.fetchrow(outbox_insert(1), *event)  # after the ORM's pending rows are flushed
+    appended(uow)
     return placement.id
 
 
@@ -174,7 +231,7 @@ async def vary(
     placement_id: uuid.UUID,
     data: PlacementVary,
     if_match: int | None,
-) -> Placement:
+) -> LockedPlacement:
     p = await locked(uow, principal, placement_id, if_match)
     await require_commissioner(uow, principal, p)
     require_status(p, "vary", "requested", "offered", "active")
@@ -184,7 +241,6 @@ async def vary(
     for name, value in _plan_values(data, fields).items():
         setattr(p, name, value)
     if "intended_outcomes" in fields:
-        await _replace_outcomes(uow, p, data)
-    transition(uow, principal, p, "placement.varied", {"fields": sorted(fields)})
-    await uow.session.flush()
+        await _replace_outcomes(uow, p.id, data)
+    await transition(uow, principal, p, "placement.varied", {"fields": sorted(fields)})
     return p
