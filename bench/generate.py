@@ -564,6 +564,15 @@ META_DDL = (
 )
 
 
+async def mark_written(conn: asyncpg.Connection, scenario: str) -> None:
+    """Record that a scenario changed the generated rows (the next run regenerates)."""
+    await conn.execute(
+        "INSERT INTO bench.meta (key, value) VALUES ('written_to', to_jsonb($1::text)) "
+        "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+        scenario,
+    )
+
+
 async def read_meta(url: str) -> dict[str, Any] | None:
     conn = await asyncpg.connect(url)
     try:
@@ -636,6 +645,9 @@ async def ensure(
             and meta.get("generator") == GENERATOR_VERSION
             and meta.get("children") == children
             and meta.get("seed") == seed
+            # a scenario that writes (placement_review) leaves rows that later reads would
+            # measure: the next run starts from freshly generated data
+            and not meta.get("written_to")
         )
         if same and not force:
             assert meta is not None
@@ -646,7 +658,13 @@ async def ensure(
             await migrate(async_url(url))
             return BenchDatabase(url, meta)
         if exists:
-            why = "forced" if force else "made at another size, seed or generator version"
+            why = (
+                "forced"
+                if force
+                else "written to by a scenario"
+                if meta and meta.get("written_to")
+                else "made at another size, seed or generator version"
+            )
             log(f"dropping database {database} ({why})")
             await admin.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
         log(f"creating database {database}")

@@ -32,7 +32,7 @@ from aphub.auth.tokens import TokenService
 from aphub.db import async_url
 from aphub.events.verify import verify_chain
 from aphub.pagination import encode_cursor
-from bench.generate import BenchDatabase
+from bench.generate import BenchDatabase, mark_written
 
 SAMPLE_SEED = 7
 
@@ -328,6 +328,7 @@ async def placement_review_prepare(ctx: Context) -> Prepared:
     )
     ids = [str(r["id"]) for r in rows]
     random.Random(SAMPLE_SEED).shuffle(ids)
+    await mark_written(ctx.db, "placement_review")  # reviews change the placements read
     # bare copies for the reference, so the hub's placements and chain stay the hub's
     await ctx.db.execute(BARE_TABLES.replace("$1", f"'{ctx.bench.provider_id}'"))
     await ctx.db.execute("ANALYZE bench_bare_placements")
