@@ -101,3 +101,18 @@ async def test_verify_log_cli_exits_1_naming_where_a_deleted_placement_event_was
     assert f"seq {after['seq']}" in err
     assert str(after["id"]) in err
     assert "prev_hash does not match the chain" in err
+
+
+async def test_verify_log_cli_reports_committed_events_not_yet_sealed(
+    db: Database, superuser: asyncpg.Connection, superuser_dsn: str
+) -> None:
+    """A process that died between a commit and its seal: the chain is intact, and the
+    operator is told what waits in the outbox."""
+    await superuser.execute(
+        "INSERT INTO event_outbox (id, type, occurred_at, subject_type, subject_id, data) "
+        "VALUES (gen_random_uuid(), 'test.orphaned', now(), 'test', gen_random_uuid(), '{}')"
+    )
+    code, out, err = await verify_log(superuser_dsn)
+    assert code == 0, err
+    assert "0 events, chain intact" in out
+    assert "1 committed events are waiting in the outbox to be sealed" in out

@@ -19,6 +19,8 @@ class Verification:
     first_bad_seq: int | None = None
     first_bad_id: str | None = None
     reason: str | None = None
+    # committed events not yet sealed into the chain (the sealer's next pass takes them)
+    unsealed: int = 0
 
     @property
     def ok(self) -> bool:
@@ -65,6 +67,9 @@ async def verify_chain(engine: AsyncEngine, after: int = 0) -> Verification:
                     )
                 prev, last_seq, checked = row["hash"], row["seq"], checked + 1
         head = (await conn.execute(text("SELECT seq, hash FROM event_chain_head"))).one_or_none()
+        unsealed = int(await conn.scalar(text("SELECT count(*) FROM event_outbox")) or 0)
     if head is not None and (head.seq != last_seq or head.hash != prev):
-        return Verification(checked, last_seq + 1, None, "events are missing from the end")
-    return Verification(checked)
+        return Verification(
+            checked, last_seq + 1, None, "events are missing from the end", unsealed
+        )
+    return Verification(checked, unsealed=unsealed)
