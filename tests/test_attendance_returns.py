@@ -262,3 +262,147 @@ async def test_malformed_returns_are_422_problems_not_row_reports(
         )
         assert r.status_code == 422, (body, r.text)
         assert r.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_placement_id_is_one_placement_however_it_is_spelt(
+    client: httpx.AsyncClient, app: FastAPI, db: Database
+) -> None:
+    area = await make_area(app, db)
+    start = TODAY - timedelta(days=20)
+    pid = (await started(client, area, area.la_headers, start))["id"]
+    days = weekdays(start, TODAY)
+    r = await post_marks(
+        client,
+        area.provider_headers,
+        [
+            mark(pid.upper(), days[0]),
+            mark("{" + pid + "}", days[0], "pm"),
+            mark(f"urn:uuid:{pid}", days[1], "am", "late", minutes_late=5, note=" Bus late "),
+        ],
+    )
+    report = r.json()
+    assert (report["inserted"], report["rejected"]) == (3, 0), report
+    assert report["placements"] == [
+        {
+            "placement_id": pid,
+            "child_id": str(area.child.id),
+            "marks": 3,
+            "inserted": 3,
+            "replaced": 0,
+        }
+    ]
+    r = await client.get(f"/v1/placements/{pid}/attendance", headers=area.provider_headers)
+    held = {(m["date"], m["session"]): m for m in r.json()["items"]}
+    assert len(held) == 3
+    late = held[(days[1].isoformat(), "am")]
+    assert (late["mark"], late["minutes_late"], late["note"]) == ("late", 5, "Bus late")
+
+    # the same session under two spellings is one session sent twice
+    r = await post_marks(
+        client, area.provider_headers, [mark(pid.upper(), days[2]), mark(pid, days[2])]
+    )
+    report = r.json()
+    assert (report["inserted"], report["rejected"]) == (1, 1), report
+    assert report["errors"][0]["row"] == 2
+    assert "the same session as row 1" in report["errors"][0]["message"]
+
+
+async def test_rows_before_a_placement_started_are_refused_and_the_others_written(
+    client: httpx.AsyncClient, app: FastAPI, db: Database
+) -> None:
+    area = await make_area(app, db)
+    early = (await started(client, area, area.la_headers, TODAY - timedelta(days=30)))["id"]
+    late_start = TODAY - timedelta(days=5)
+    late = (await started(client, area, area.school_headers, late_start))["id"]
+    days = weekdays(TODAY - timedelta(days=14), TODAY - timedelta(days=1))
+    marks = [mark(pid, day, s) for day in days for pid in (early, late) for s in ("am", "pm")]
+    r = await post_marks(client, area.provider_headers, marks)
+    report = r.json()
+    refused = [
+        i + 1
+        for i, m in enumerate(marks)
+        if m["placement_id"] == late and m["date"] < late_start.isoformat()
+    ]
+    assert refused
+    assert [e["row"] for e in report["errors"]] == refused
+    assert all("before the placement started" in e["message"] for e in report["errors"])
+    assert report["inserted"] == len(marks) - len(refused) == await _marks_in_db(db)
+    assert {p["placement_id"]: p["marks"] for p in report["placements"]} == {
+        early: 2 * len(days),
+        late: 2 * len(days) - len(refused),
+    }
+
+
+async def test_a_return_of_new_changed_and_unchanged_sessions_writes_only_what_is_new(
+    client: httpx.AsyncClient, app: FastAPI, db: Database
+) -> None:
+    area = await make_area(app, db)
+    start = TODAY - timedelta(days=20)
+    first = (await started(client, area, area.la_headers, start))["id"]
+    second = (await started(client, area, area.school_headers, start))["id"]
+    days = weekdays(start, TODAY)[:3]
+    before = [mark(first, day, s) for day in days[:2] for s in ("am", "pm")]
+    r = await post_marks(client, area.provider_headers, before)
+    assert r.json()["inserted"] == 4, r.text
+
+    again = [
+        mark(first, days[0], "am", "absent_authorised", note="Dentist"),  # changed
+        *before[1:],  # the same again
+        mark(first, days[2], "am"),  # new
+        mark(first, days[2], "pm"),
+        *(mark(second, day, s) for day in days for s in ("am", "pm")),  # new
+    ]
+    r = await post_marks(client, area.provider_headers, again)
+    report = r.json()
+    assert (report["accepted"], report["inserted"], report["replaced"], report["unchanged"]) == (
+        12,
+        8,
+        1,
+        3,
+    ), report
+    assert {
+        p["placement_id"]: (p["marks"], p["inserted"], p["replaced"]) for p in report["placements"]
+    } == {
+        first: (6, 2, 1),
+        second: (6, 6, 0),
+    }
+    assert await _marks_in_db(db) == 12
+    changed = await _events(db, "attendance.mark_changed")
+    assert [(e["data"]["from"]["mark"], e["data"]["to"]["mark"]) for e in changed] == [
+        ("present", "absent_authorised")
+    ]
+
+
+async def test_a_list_or_an_object_as_a_value_is_reported_for_its_row(
+    client: httpx.AsyncClient, app: FastAPI, db: Database
+) -> None:
+    area = await make_area(app, db)
+    start = TODAY - timedelta(days=20)
+    pid = (await started(client, area, area.la_headers, start))["id"]
+    day = weekdays(start, TODAY)[0]
+    listed, nested = mark(pid, day, "am"), mark(pid, day, "pm")
+    listed["session"] = ["am"]
+    nested["mark"] = {"mark": "present"}
+    r = await post_marks(client, area.provider_headers, [listed, nested, mark(pid, day, "pm")])
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["inserted"] == 1
+    assert [(e["row"], [p["field"] for p in e["errors"]]) for e in report["errors"]] == [
+        (1, ["session"]),
+        (2, ["mark"]),
+    ]
+
+
+async def test_a_body_that_cannot_be_read_is_422_whoever_sends_it(
+    client: httpx.AsyncClient, app: FastAPI, db: Database
+) -> None:
+    area = await make_area(app, db)
+    for body, content_type in [(b"not json", "application/json"), (b"x\n", "text/csv")]:
+        r = await client.post(
+            "/v1/attendance",
+            content=body,
+            headers={**area.la_headers, "Content-Type": content_type, "Idempotency-Key": "k1"},
+        )
+        assert r.status_code == 422, r.text
+    r = await post_marks(client, area.la_headers, [mark(str(uuid.uuid4()), TODAY)])
+    assert r.status_code == 403, r.text

@@ -11,23 +11,47 @@ replaces it) is always safe. A client corrects the rejected rows and sends just 
 
 How it stays fast (bench/attendance.py measures it against a bare COPY):
 - the provider's returns are serialised by a transaction-level advisory lock, so the
-  old values read before writing are exactly what the write replaces;
+  old values read before writing are exactly what the write replaces; it is taken while
+  the request's body is read;
 - one statement reads the batch's placements (visibility, status, dates, the home
-  school's code), one reads the marks already held in each placement's date range;
-- rows new to the hub go in by COPY; only changed rows take the upsert; unchanged
-  re-posts are not written at all.
+  school's code, whether marks are already held in the return's window of dates); it
+  runs in the database while the rows are checked here, column by column (parsing.py);
+- a return that is right throughout, for placements that cover its dates, is written
+  from its columns without building a row; any other is checked row by row;
+- the marks already held are read (for the placements that have some in the window)
+  only to tell new, changed and unchanged rows apart: rows new to the hub go in by
+  COPY; only changed rows take the upsert; unchanged re-posts are not written at all;
+- the cyclic garbage collector is paused while the rows are read and checked (they are
+  many, short-lived and acyclic).
 """
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from typing import Any
+from operator import itemgetter
+from typing import Any, Protocol, TypeVar
 
-from aphub.attendance.codes import ABSENCE_CODES, ARRANGEMENT_CODE_SQL, ATTENDED
-from aphub.attendance.parsing import Rejected, Row, parse_rows
+from aphub.attendance.codes import ABSENCE_CODES, ARRANGEMENT_CODE_SQL, ATTENDED, dfe_code
+from aphub.attendance.parsing import (
+    MARKS,
+    Batch,
+    Marks,
+    Rejected,
+    Row,
+    clean_batch,
+    fields,
+    marks_rows,
+    named,
+    parse_rows,
+)
 from aphub.auth.principal import Principal
 from aphub.db import UnitOfWork
 from aphub.errors import Forbidden
@@ -67,10 +91,14 @@ def _placements_sql(policy: Policy) -> str:
     # KEY SHARE: a concurrent end of one of these placements waits for this return, so
     # the dates checked here are the dates when the marks commit.
     return (
-        "SELECT p.id, p.child_id, p.status, p.start_date, p.actual_end_date, "
-        f"{ARRANGEMENT_CODE_SQL} AS code "
-        "FROM placements p JOIN organisations comm ON comm.id = p.commissioner_id "
-        f"WHERE p.id = ANY($2::uuid[]) AND p.provider_id = $1::uuid AND {visible} "
+        "SELECT p.id::text AS id, p.child_id::text AS child_id, p.status, p.start_date, "
+        f"p.actual_end_date, {ARRANGEMENT_CODE_SQL} AS code, "
+        # LIMIT: one probe of the primary key per placement, never a scan of every mark
+        "(SELECT true FROM attendance_marks m WHERE m.placement_id = p.id "
+        "AND m.date BETWEEN $3::date AND $4::date LIMIT 1) IS NOT NULL AS has_marks "
+        "FROM unnest($2::uuid[]) AS named(id) JOIN placements p ON p.id = named.id "
+        "JOIN organisations comm ON comm.id = p.commissioner_id "
+        f"WHERE p.provider_id = $1::uuid AND {visible} "
         "ORDER BY p.id FOR KEY SHARE OF p"
     )
 
@@ -87,6 +115,67 @@ class _Placement:
     start: date
     end: date | None
     code: str
+    has_marks: bool  # marks held within the return's window of dates
+
+
+Window = tuple[date, date] | None  # the first and last date of a return's valid rows
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+@contextmanager
+def _uncollected() -> Iterator[None]:
+    """The cyclic garbage collector paused for a stretch of synchronous work.
+
+    Reading and checking a return builds tens of thousands of short-lived objects (rows,
+    values), none of them in a reference cycle: they are freed by reference counting
+    alone. Left on, the collector would run every 700 of them, for nothing to collect, and
+    every few returns scan the whole process's heap. No other code runs during the stretch
+    (it holds no await), and the collector is as it was afterwards."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+async def _alongside(statement: Awaitable[T], work: Callable[[], U]) -> tuple[T, U]:
+    """`work` (synchronous, with the collector paused) done here while `statement` runs
+    in the database: the statement is sent first (one turn of the event loop), so
+    neither waits for the other."""
+    task = asyncio.ensure_future(statement)
+    try:
+        await asyncio.sleep(0)
+        with _uncollected():
+            result = work()
+    finally:
+        answer = await task  # never left running on the unit's connection
+    return answer, result
+
+
+async def _placements(
+    uow: UnitOfWork, principal: Principal, ids: list[str], window: Window
+) -> dict[str, _Placement]:
+    """The caller's placements among `ids` (others are simply not found)."""
+    lo, hi = window or (None, None)
+    found = await uow.fetch(
+        _placements_sql(active_policy()), principal.organisation_id, ids, lo, hi
+    )
+    return {
+        r["id"]: _Placement(
+            r["child_id"],
+            r["status"],
+            r["start_date"],
+            r["actual_end_date"],
+            # a placement not started takes no marks: no code, so every row is refused
+            r["code"] if r["status"] in ("active", "ended") else "",
+            r["has_marks"],
+        )
+        for r in found
+    }
 
 
 def _refusal(p: _Placement | None, day: date) -> tuple[str, str] | None:
@@ -101,13 +190,71 @@ def _refusal(p: _Placement | None, day: date) -> tuple[str, str] | None:
     return None
 
 
+def _covers(placements: dict[str, _Placement], ids: Iterable[str], window: Window) -> bool:
+    """Whether each of these placements takes marks on every day of the window (then no
+    row of them is refused, and the rows need no checking one by one)."""
+    if window is None:
+        return False
+    lo, hi = window
+    for pid in ids:
+        p = placements.get(pid)
+        if p is None or p.code == "" or p.start > lo or (p.end is not None and p.end < hi):
+            return False
+    return True
+
+
+@cache
+def _codes(arrangement: str) -> dict[str, str]:
+    """The home school's code of each mark, for a placement of this arrangement."""
+    return {mark: dfe_code(mark, arrangement) for mark in MARKS}
+
+
+class _Values(Protocol):
+    """The values to write, row by row (each a tuple in the order of COLUMNS)."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]: ...
+
+
+@dataclass(slots=True)
+class _BatchValues:
+    """The values of a batch all of whose rows are accepted, made as they are read: the
+    COPY encodes each row and lets it go, so no list of ten thousand tuples is built."""
+
+    columns: tuple[Sequence[Any], ...]
+
+    def __len__(self) -> int:
+        return len(self.columns[0])
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return zip(*self.columns, strict=True)
+
+
+def _batch_values(batch: Batch, placements: dict[str, _Placement]) -> _BatchValues:
+    codes_of = {pid: _codes(p.code) for pid, p in placements.items()}
+    codes = [
+        codes_of[pid][mark] for pid, mark in zip(batch.placement_ids, batch.marks, strict=True)
+    ]
+    return _BatchValues(
+        (
+            batch.placement_ids,
+            batch.days,
+            batch.sessions,
+            batch.marks,
+            codes,
+            batch.minutes,
+            batch.notes,
+        )
+    )
+
+
 def _check_placements(
     rows: list[Row], placements: dict[str, _Placement], rejected: Rejected
-) -> tuple[list[tuple[Any, ...]], dict[str, list[date]]]:
+) -> list[tuple[Any, ...]]:
     """The rows of the caller's placements within their dates, as the values to write
-    (with the home school's code), and each placement's span of dates in the return."""
+    (with the home school's code); the others are rejected."""
     valid: list[tuple[Any, ...]] = []
-    spans: dict[str, list[date]] = {}
     attended, absence = ATTENDED, ABSENCE_CODES
     for row, pid, day, session, mark, minutes, note in rows:
         p = placements.get(pid)
@@ -120,45 +267,66 @@ def _check_placements(
         assert p is not None
         code = p.code if mark in attended else absence[mark]
         valid.append((pid, day, session, mark, code, minutes, note))
-        span = spans.get(pid)
-        if span is None:
-            spans[pid] = [day, day]
-        elif day < span[0]:
-            span[0] = day
-        elif day > span[1]:
-            span[1] = day
-    return valid, spans
+    return valid
 
 
-async def return_attendance(
-    uow: UnitOfWork, principal: Principal, raw_rows: list[Any]
-) -> dict[str, Any]:
-    """Check every row, write the valid ones, record the events; the report says which."""
-    if principal.organisation_type != "provider":
-        raise Forbidden("Only AP providers return attendance, for their own placements")
-    await uow.begin()  # the lock, the marks and the events are one transaction
-    lock = await uow.fetchrow(LOCK_AND_TODAY, str(principal.organisation_id))
-    rows, rejected = parse_rows(raw_rows, lock["today"])
-    found = await uow.fetch(
-        _placements_sql(active_policy()),
-        principal.organisation_id,
-        sorted({r[1] for r in rows}),
+def _window(rows: list[Row]) -> Window:
+    return (min(r[2] for r in rows), max(r[2] for r in rows)) if rows else None
+
+
+async def _checked(
+    uow: UnitOfWork, principal: Principal, marks: Marks, today: date
+) -> tuple[_Values, Rejected, dict[str, _Placement]]:
+    """The values to write, the rejected rows and the placements the rows name."""
+    columns = fields(marks)
+    sent = named(columns) if columns is not None else None
+    if columns is None or sent is None:  # some row is not shaped like a mark
+        rows, rejected = parse_rows(marks_rows(marks), today)
+        ids = sorted({r[1] for r in rows})
+        placements = await _placements(uow, principal, ids, _window(rows))
+        return _check_placements(rows, placements, rejected), rejected, placements
+    ids, window = sent.placement_ids(), sent.window()
+    placements, batch = await _alongside(
+        _placements(uow, principal, ids, window), lambda: clean_batch(columns, sent, today)
     )
-    placements = {
-        str(r["id"]): _Placement(
-            str(r["child_id"]),
-            r["status"],
-            r["start_date"],
-            r["actual_end_date"],
-            # a placement not started takes no marks: no code, so every row is refused
-            r["code"] if r["status"] in ("active", "ended") else "",
-        )
-        for r in found
-    }
-    valid, spans = _check_placements(rows, placements, rejected)
+    if batch is not None and _covers(placements, ids, window):
+        return _batch_values(batch, placements), Rejected(), placements
+    if batch is not None:
+        rows, rejected = batch.rows(), Rejected()
+    else:
+        rows, rejected = parse_rows(marks_rows(marks), today)
+    return _check_placements(rows, placements, rejected), rejected, placements
+
+
+async def return_attendance(uow: UnitOfWork, principal: Principal, marks: Marks) -> dict[str, Any]:
+    """Check every row, write the valid ones, record the events; the report says which."""
+    return await return_read(uow, principal, lambda: marks)
+
+
+async def _lock(uow: UnitOfWork, principal: Principal) -> date:
+    """Serialise the provider's returns; today's date, as the database has it."""
+    # the lock, the marks and the events are one transaction (the Idempotency-Key's
+    # claim has usually begun it: then the lock is the only statement here)
+    if not uow.session.in_transaction():
+        await uow.begin()
+    lock = await uow.fetchrow(LOCK_AND_TODAY, str(principal.organisation_id))
+    today: date = lock["today"]
+    return today
+
+
+async def return_read(
+    uow: UnitOfWork, principal: Principal, read: Callable[[], Marks]
+) -> dict[str, Any]:
+    """`return_attendance` of the marks `read` gives (parsing a request's body): they are
+    read while the transaction's first statements run."""
+    if principal.organisation_type != "provider":
+        read()  # a body that cannot be read is a 422, whoever sends it
+        raise Forbidden("Only AP providers return attendance, for their own placements")
+    today, marks = await _alongside(_lock(uow, principal), read)
+    valid, rejected, placements = await _checked(uow, principal, marks, today)
     report: dict[str, Any] = {
         "return_id": None,
-        "received": len(raw_rows),
+        "received": len(marks),
         "accepted": len(valid),
         "rejected": len(rejected.rows),
         "inserted": 0,
@@ -168,40 +336,35 @@ async def return_attendance(
         "errors": rejected.report(),
     }
     if valid:
-        await _write(uow, principal, valid, spans, placements, report)
+        await _write(uow, principal, valid, placements, report)
     return report
 
 
-async def _old_marks(uow: UnitOfWork, spans: dict[str, list[date]]) -> dict[tuple[Any, ...], Any]:
-    """The marks already held in each placement's span of dates in this return."""
+async def _old_marks(
+    uow: UnitOfWork, rows: _Values, placements: dict[str, _Placement]
+) -> dict[tuple[Any, ...], Any]:
+    """The marks already held in the span of dates each placement has in this return
+    (read only for the placements holding some in the return's window)."""
+    marked = {pid for pid, p in placements.items() if p.has_marks}
+    if not marked:
+        return {}
+    spans: dict[str, list[date]] = {}
+    for pid, day, *_ in rows:
+        if pid in marked:
+            span = spans.get(pid)
+            if span is None:
+                spans[pid] = [day, day]
+            elif day < span[0]:
+                span[0] = day
+            elif day > span[1]:
+                span[1] = day
     ids = list(spans)
     found = await uow.fetch(OLD_MARKS, ids, [spans[i][0] for i in ids], [spans[i][1] for i in ids])
     return {(str(m["placement_id"]), m["date"], m["session"]): m for m in found}
 
 
-async def _write(
-    uow: UnitOfWork,
-    principal: Principal,
-    rows: list[tuple[Any, ...]],
-    spans: dict[str, list[date]],
-    placements: dict[str, _Placement],
-    report: dict[str, Any],
-) -> None:
-    old = await _old_marks(uow, spans)
-    new: list[tuple[Any, ...]] = rows
-    changed: list[tuple[tuple[Any, ...], Any]] = []
-    if old:  # some sessions were returned before: new, changed or the same again
-        new = []
-        for values in rows:
-            before = old.get(values[:3])
-            if before is None:
-                new.append(values)
-            elif (before["mark"], before["minutes_late"], before["note"]) != (
-                values[3],
-                values[5],
-                values[6],
-            ):
-                changed.append((values, before))
+async def _store(uow: UnitOfWork, new: _Values, changed: list[tuple[tuple[Any, ...], Any]]) -> None:
+    """New rows by COPY, changed ones by upsert."""
     if new:
         async with uow.lock:
             await uow.session.flush()
@@ -211,28 +374,67 @@ async def _write(
         columns = list(zip(*(values for values, _ in changed), strict=True))
         await uow.fetch(REPLACE, *(list(c) for c in columns))
 
-    counts: dict[str, list[int]] = {pid: [0, 0, 0] for pid in spans}  # marks, new, changed
-    for values in rows:
-        counts[values[0]][0] += 1
-    if old:
-        for values in new:
-            counts[values[0]][1] += 1
-    else:
-        for tally in counts.values():
-            tally[1] = tally[0]
-    for values, _ in changed:
-        counts[values[0]][2] += 1
+
+async def _write(
+    uow: UnitOfWork,
+    principal: Principal,
+    rows: _Values,
+    placements: dict[str, _Placement],
+    report: dict[str, Any],
+) -> None:
+    old = await _old_marks(uow, rows, placements)
+    new: _Values = rows
+    changed: list[tuple[tuple[Any, ...], Any]] = []
+    if old:  # some sessions were returned before: new, changed or the same again
+        fresh: list[tuple[Any, ...]] = []
+        for values in rows:
+            before = old.get(values[:3])
+            if before is None:
+                fresh.append(values)
+            elif (before["mark"], before["minutes_late"], before["note"]) != (
+                values[3],
+                values[5],
+                values[6],
+            ):
+                changed.append((values, before))
+        new = fresh
+    # before the COPY, not alongside it: the COPY's rows go out only as fast as the
+    # database takes them, and only while the event loop is free to send them
+    _record(uow, principal, rows, new, changed, placements, report)
+    await _store(uow, new, changed)
+
+
+def _per_placement(rows: _Values) -> Counter[str]:
+    """How many of the rows are each placement's."""
+    if isinstance(rows, _BatchValues):
+        return Counter(rows.columns[0])  # the placement ids, without making the rows
+    return Counter(map(itemgetter(0), rows))
+
+
+def _record(
+    uow: UnitOfWork,
+    principal: Principal,
+    rows: _Values,
+    new: _Values,
+    changed: list[tuple[tuple[Any, ...], Any]],
+    placements: dict[str, _Placement],
+    report: dict[str, Any],
+) -> None:
+    """The report's counts and the events: one for the return, one per changed mark."""
+    marks = _per_placement(rows)
+    inserted = marks if new is rows else _per_placement(new)
+    replaced = Counter(values[0] for values, _ in changed)
     return_id = uuid7()
     actor = actor_of(principal)
     per_placement = [
         {
             "placement_id": pid,
             "child_id": placements[pid].child_id,
-            "marks": marks,
-            "inserted": inserted,
-            "replaced": replaced,
+            "marks": count,
+            "inserted": inserted[pid],
+            "replaced": replaced[pid],
         }
-        for pid, (marks, inserted, replaced) in sorted(counts.items())
+        for pid, count in sorted(marks.items())
     ]
     report.update(
         return_id=str(return_id),

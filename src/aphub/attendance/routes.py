@@ -120,8 +120,8 @@ def json_response(body: Any, status: int = 200) -> Response:
 async def return_attendance(request: Request, uow: UoW, principal: Writer) -> Response:
     body = await request.body()
     media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
-    rows = rows_from_csv(body) if media == "text/csv" else rows_from_json(body)
-    return json_response(await ingest.return_attendance(uow, principal, rows))
+    read = rows_from_csv if media == "text/csv" else rows_from_json
+    return json_response(await ingest.return_read(uow, principal, lambda: read(body)))
 
 
 @router.get(
