@@ -17,7 +17,10 @@ the LA configured; every placement is the same child's, home LA = the area's LA)
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -261,3 +264,38 @@ async def test_school_holidays_are_managed_by_the_local_authority_itself(
     assert r.status_code == 204
     r = await client.get("/v1/school-holidays", headers=area.la_headers)
     assert r.json()["items"] == []
+
+
+async def test_jobs_serve_runs_the_concerns_in_a_process_of_its_own(
+    db: Database, superuser_dsn: str, tmp_path: Path
+) -> None:
+    """`aphub jobs serve`: what a deployment runs beside web workers with APHUB_JOBS=false.
+    It runs the concerns at once, then on its interval, until stopped."""
+    env = {
+        **os.environ,
+        "APHUB_DATABASE_URL": superuser_dsn,
+        "APHUB_DATA_DIR": str(tmp_path),
+        "APHUB_LOG_LEVEL": "INFO",
+    }
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "aphub"),
+        "jobs",
+        "serve",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    assert process.stdout is not None
+    seen: list[str] = []
+    try:
+        async with asyncio.timeout(60):
+            while not any('"attendance concerns"' in line for line in seen):
+                line = (await process.stdout.readline()).decode()
+                assert line, f"aphub jobs serve stopped: {seen}"
+                seen.append(line)
+    finally:
+        process.terminate()
+        await process.wait()
+    assert "attendance concerns every 15 min" in seen[0]
+    run = next(line for line in seen if '"attendance concerns"' in line)
+    assert '"skipped": false' in run or '"skipped":false' in run, run

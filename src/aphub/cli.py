@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import uuid
@@ -173,6 +174,31 @@ def cmd_jobs_run_concerns(args: argparse.Namespace) -> None:
     print(json.dumps(asyncio.run(run()), indent=2))
 
 
+def cmd_jobs_serve(_args: argparse.Namespace) -> None:
+    """The scheduled jobs in a process of their own, for deployments that run the web
+    workers with APHUB_JOBS=false: a run over a large area then never holds a worker that
+    is answering requests."""
+    from aphub.attendance.jobs import concerns_every
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+
+    async def run() -> None:
+        database = _database()
+        try:
+            await concerns_every(database, settings.jobs_interval_minutes)
+        finally:
+            await database.dispose()
+
+    print(
+        f"aphub jobs: attendance concerns every {settings.jobs_interval_minutes} min",
+        flush=True,
+    )
+    # each run is one transaction: one interrupted rolls back whole
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
+
+
 def cmd_openapi(args: argparse.Namespace) -> None:
     from aphub.contracts import write_contracts
 
@@ -208,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
         "verify-log", help="recompute the event log's hash chain; exit 1 naming the first bad event"
     ).set_defaults(func=cmd_verify_log)
 
-    jobs = sub.add_parser("jobs", help="run a scheduled job now")
+    jobs = sub.add_parser("jobs", help="run the scheduled jobs, now or on their schedule")
     jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True)
     concerns = jobs_sub.add_parser(
         "run-concerns", help="raise the attendance concerns due (each once, however often run)"
@@ -217,6 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--as-of", help="compute as at this date (its end) or date and time; default now"
     )
     concerns.set_defaults(func=cmd_jobs_run_concerns)
+    jobs_sub.add_parser(
+        "serve", help="run the scheduled jobs in this process, every APHUB_JOBS_INTERVAL_MINUTES"
+    ).set_defaults(func=cmd_jobs_serve)
 
     openapi = sub.add_parser("openapi", help="write openapi.json and schema.graphql")
     openapi.add_argument("--out", default="openapi")
