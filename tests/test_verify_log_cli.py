@@ -71,6 +71,8 @@ async def test_verify_log_cli_exits_1_naming_the_placement_event_a_superuser_alt
     code, out, err = await verify_log(superuser_dsn)
     assert code == 0, err
     assert f"{len(events)} events, chain intact" in out
+    assert "BROKEN" not in err
+    assert "waiting in the outbox" not in out  # every event sealed with its response
 
     offered = events[1]
     await tamper(
@@ -116,3 +118,4 @@ async def test_verify_log_cli_reports_committed_events_not_yet_sealed(
     assert code == 0, err
     assert "0 events, chain intact" in out
     assert "1 committed events are waiting in the outbox to be sealed" in out
+    assert "BROKEN" not in err

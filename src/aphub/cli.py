@@ -120,16 +120,16 @@ def cmd_verify_log(_args: argparse.Namespace) -> None:
             await database.dispose()
         if result.ok:
             print(f"event log verified: {result.checked} events, chain intact")
-        if result.unsealed:
-            print(
-                f"{result.unsealed} committed events are waiting in the outbox to be sealed "
-                "(the hub seals them on its next transition or at start-up)"
-            )
         else:
             print(
                 f"event log BROKEN at seq {result.first_bad_seq} (event {result.first_bad_id}): "
                 f"{result.reason}; {result.checked} events before it verified",
                 file=sys.stderr,
+            )
+        if result.unsealed:
+            print(
+                f"{result.unsealed} committed events are waiting in the outbox to be sealed "
+                "(the hub seals them on its next transition or at start-up)"
             )
         return result.ok
 
