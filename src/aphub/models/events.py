@@ -15,7 +15,21 @@ from aphub.models.base import Base
 GENESIS_HASH = "0" * 64
 
 
-class Event(Base):
+class EventContent:
+    """What an event says, the same in the outbox and in the chain."""
+
+    type: Mapped[str] = mapped_column(String(64), nullable=False)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    actor_organisation_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    actor_client_id: Mapped[str | None] = mapped_column(String(64))
+    subject_type: Mapped[str] = mapped_column(String(32), nullable=False)
+    subject_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    subject_version: Mapped[int | None] = mapped_column(Integer)
+    child_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+
+
+class Event(EventContent, Base):
     __tablename__ = "events"
     __table_args__ = (
         # exactly one event per version of a versioned subject
@@ -33,20 +47,11 @@ class Event(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, unique=True, nullable=False)
-    type: Mapped[str] = mapped_column(String(64), nullable=False)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    actor_organisation_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    actor_client_id: Mapped[str | None] = mapped_column(String(64))
-    subject_type: Mapped[str] = mapped_column(String(32), nullable=False)
-    subject_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
-    subject_version: Mapped[int | None] = mapped_column(Integer)
-    child_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    data: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     hash: Mapped[str] = mapped_column(String(64), nullable=False)
 
 
-class EventOutbox(Base):
+class EventOutbox(EventContent, Base):
     """Events committed with their change and not yet sealed into the chain.
 
     A transaction that records events inserts them here, with no lock on anything shared,
@@ -72,15 +77,6 @@ class EventOutbox(Base):
     # are recorded under its row lock, so this orders each subject's events correctly
     n: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True, nullable=False)
-    type: Mapped[str] = mapped_column(String(64), nullable=False)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    actor_organisation_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    actor_client_id: Mapped[str | None] = mapped_column(String(64))
-    subject_type: Mapped[str] = mapped_column(String(32), nullable=False)
-    subject_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
-    subject_version: Mapped[int | None] = mapped_column(Integer)
-    child_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    data: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
 
 
 class EventChainHead(Base):
