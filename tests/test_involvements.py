@@ -3,9 +3,11 @@ records: who may record and end them, what they grant, and the same over GraphQL
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
@@ -387,3 +389,45 @@ async def test_graphql_nested_involvements_and_consents_are_batched(
     assert all(len(c["involvements"]) == 1 and len(c["consents"]) == 1 for c in items)
     assert len([s for s in statements if "FROM involvements" in s]) == 1
     assert len([s for s in statements if "FROM consents" in s]) == 1
+
+
+async def test_an_involvement_recorded_today_or_not_yet_started_is_withdrawn_at_once(
+    client: httpx.AsyncClient, app: FastAPI, db: Database, superuser: asyncpg.Connection
+) -> None:
+    """Access granted in error stops with the request that ends it, even on the
+    involvement's first day: it is withdrawn (last day = the day before its start)."""
+    area = await make_area(app, db)
+    cid = await make_child(client, area)
+    today = datetime.now(ZoneInfo("Europe/London")).date()
+    health = area.headers(area.health)
+    started = await involve(client, area, cid, area.health, start_date=today.isoformat())
+    assert (await client.get(f"/v1/children/{cid}", headers=health)).status_code == 200
+    url = f"/v1/children/{cid}/involvements/{started['id']}/end"
+
+    r = await client.post(url, json={}, headers=area.headers(area.la))
+
+    assert r.status_code == 200, r.text
+    assert r.json()["end_date"] == (today - timedelta(days=1)).isoformat()
+    assert r.json()["current"] is False
+    assert (await client.get(f"/v1/children/{cid}", headers=health)).status_code == 404
+    r = await client.post(url, json={}, headers=area.headers(area.la))
+    assert r.status_code == 409, r.text
+    assert "withdrawn" in r.json()["detail"]
+
+    later = (today + timedelta(days=7)).isoformat()
+    planned = await involve(client, area, cid, area.social_care, start_date=later)
+    r = await client.post(
+        f"/v1/children/{cid}/involvements/{planned['id']}/end",
+        json={},
+        headers=area.headers(area.la),
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["end_date"] == (today + timedelta(days=6)).isoformat()
+    data = await superuser.fetchval(
+        "SELECT data FROM events WHERE type = 'involvement.ended' AND subject_id = $1",
+        uuid.UUID(planned["id"]),
+    )
+    assert '"withdrawn": true' in data
+    # a withdrawn involvement blocks no new one for the same dates
+    again = await involve(client, area, cid, area.social_care, start_date=later)
+    assert again["id"] != planned["id"]

@@ -118,6 +118,8 @@ async def record_involvement(
             Involvement.organisation_id == organisation.id,
             or_(Involvement.end_date.is_(None), Involvement.end_date >= data.start_date),
             Involvement.start_date <= (data.end_date or date.max),
+            # a withdrawn involvement (ended before its start) blocks nothing
+            or_(Involvement.end_date.is_(None), Involvement.end_date >= Involvement.start_date),
         )
         .limit(1)
     )
@@ -167,7 +169,10 @@ async def end_involvement(
     involvement_id: uuid.UUID,
     end_date: date | None,
 ) -> dict[str, Any]:
-    """Set the involvement's last day (default: yesterday, so access stops now)."""
+    """Set the involvement's last day (default: yesterday, so access stops now).
+
+    Stopping now an involvement that started today, or has not started, withdraws it: its
+    last day becomes the day before its start, and it is never current again."""
     decision = await gate.decide(uow, principal, child_id)
     involvement = await uow.session.get(Involvement, involvement_id, with_for_update=True)
     if involvement is None or involvement.child_id != child_id:
@@ -175,14 +180,18 @@ async def end_involvement(
     if involvement.organisation_id != principal.organisation_id:
         _require_recorder(decision)
     today = await _today(uow)
+    if involvement.end_date is not None and involvement.end_date < involvement.start_date:
+        raise Conflict("The involvement was withdrawn")
     if involvement.end_date is not None and involvement.end_date < today:
         raise Conflict(f"The involvement already ended on {involvement.end_date.isoformat()}")
     last_day = end_date if end_date is not None else today - timedelta(days=1)
-    if last_day < involvement.start_date:
+    if end_date is None and last_day < involvement.start_date:
+        last_day = involvement.start_date - timedelta(days=1)  # withdrawn, effective now
+    elif last_day < involvement.start_date:
         raise Invalid.field(
             "end_date",
             f"end_date must not be before the involvement's start ({involvement.start_date}); "
-            "an involvement lasts at least its first day",
+            "to withdraw it before or on its first day, end it without a date",
         )
     if involvement.end_date is not None and last_day > involvement.end_date:
         raise Invalid.field(
@@ -207,6 +216,7 @@ async def end_involvement(
             "organisation_id": str(involvement.organisation_id),
             "organisation_type": organisation.type,
             "end_date": last_day.isoformat(),
+            "withdrawn": last_day < involvement.start_date,
         },
     )
     return view(involvement, organisation, _is_current(involvement, today))

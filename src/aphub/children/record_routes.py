@@ -76,7 +76,7 @@ async def record_involvement(
     summary="End an involvement (the organisation's access ends with it)",
     description=(
         "By the home local authority, a school with the child on roll, or the involved "
-        "organisation itself. 409 if it has already ended."
+        "organisation itself. 409 if it has already ended or was withdrawn."
     ),
     responses=problem_responses(401, 403, 404, 409, 413, 415, 422),
 )

@@ -341,7 +341,9 @@ class InvolvementEnd(BaseModel):
     end_date: date | None = Field(
         None,
         description="The involvement's last day. Omitted: it ends now (its last day is "
-        "recorded as yesterday, so the organisation's access stops with this request)",
+        "recorded as yesterday, so the organisation's access stops with this request); one "
+        "that started today or has not started is withdrawn (its last day is recorded as "
+        "the day before its start, and it is never current again)",
     )
 
 

@@ -157,7 +157,8 @@ class Involvement(Base):
 
     __tablename__ = "involvements"
     __table_args__ = (
-        CheckConstraint("end_date IS NULL OR end_date >= start_date", name="dates"),
+        # the day before the start: withdrawn before or on its first day, never current
+        CheckConstraint("end_date IS NULL OR end_date >= start_date - 1", name="dates"),
         Index("ix_involvements_organisation_id_child_id", "organisation_id", "child_id"),
         Index("ix_involvements_child_id", "child_id"),
     )
