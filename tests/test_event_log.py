@@ -150,3 +150,29 @@ async def test_events_left_in_the_outbox_by_a_dead_process_are_sealed_by_the_nex
     rows = await superuser.fetch("SELECT id FROM events ORDER BY seq")
     assert [r["id"] for r in rows] == [*orphans, *ids]
     assert (await verify_chain(db.engine)).checked == 3
+
+
+async def test_a_version_already_in_the_chain_is_refused_with_its_change(
+    db: Database, superuser: asyncpg.Connection
+) -> None:
+    """Exactly one event per version of a subject: a second one fails the transaction that
+    wrote it, as the chain's own unique index would, and never reaches the sealer."""
+    subject = uuid.uuid4()
+
+    async def version_one() -> None:
+        async with db.unit_of_work() as uow:
+            record(
+                uow,
+                type="test.happened",
+                subject_type="test",
+                subject_id=subject,
+                subject_version=1,
+                actor=Actor.system("test"),
+            )
+
+    await version_one()
+    with pytest.raises(Exception, match="already in the log"):
+        await version_one()
+    assert await superuser.fetchval("SELECT count(*) FROM event_outbox") == 0
+    await _append(db, 1)  # the sealer carries on
+    assert (await verify_chain(db.engine)).checked == 2
