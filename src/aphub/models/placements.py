@@ -46,7 +46,11 @@ class Placement(Base):
         CheckConstraint("hours_per_week IS NULL OR hours_per_week > 0", name="hours_positive"),
         Index("ix_placements_provider_id_id", "provider_id", "id"),
         Index("ix_placements_commissioner_id_id", "commissioner_id", "id"),
-        Index("ix_placements_child_id", "child_id"),
+        Index(
+            "ix_placements_child_id",
+            "child_id",
+            postgresql_include=["status", "provider_id", "commissioner_id"],
+        ),
         Index("ix_placements_provider_id_child_id", "provider_id", "child_id"),
         Index("ix_placements_commissioner_id_child_id", "commissioner_id", "child_id"),
         Index("ix_placements_status_id", "status", "id"),

@@ -26,11 +26,13 @@ PROVIDER_PLACEMENT = (
     "p.provider_id = {org} AND (p.status IN ('offered', 'active') OR "
     f"(p.status = 'ended' AND p.actual_end_date > {TODAY} - 90))"
 )
-HOST_PLACEMENT = (
-    "FROM placements p JOIN organisations prov ON prov.id = p.provider_id "
-    "JOIN organisations comm ON comm.id = p.commissioner_id "
-    f"WHERE p.status IN {CURRENT_PLACEMENT} AND (prov.local_authority_id = {{org}} "
-    "OR (comm.type = 'school' AND comm.local_authority_id = {org}))"
+# The LA's own organisations, each list computed once per statement (an InitPlan), so a
+# placement is tested by its own columns: `ix_placements_child_id` carries them, and both
+# the candidates and the per-child test are index-only scans.
+HOSTED = (
+    f"p.status IN {CURRENT_PLACEMENT} AND (p.provider_id = ANY(ARRAY(SELECT o.id FROM "
+    "organisations o WHERE o.local_authority_id = {org})) OR p.commissioner_id = ANY(ARRAY("
+    "SELECT o.id FROM organisations o WHERE o.type = 'school' AND o.local_authority_id = {org})))"
 )
 
 
@@ -53,14 +55,8 @@ RULES: dict[str, RuleSQL] = {
         ),
         RuleSQL(
             "la_host",
-            # per placement of the child, by index: a hash join over organisations per
-            # child costs several times more on a page of children
-            f"EXISTS (SELECT 1 FROM placements p WHERE p.child_id = c.id "
-            f"AND p.status IN {CURRENT_PLACEMENT} AND (EXISTS (SELECT 1 FROM organisations "
-            "prov WHERE prov.id = p.provider_id AND prov.local_authority_id = {org}) OR EXISTS "
-            "(SELECT 1 FROM organisations comm WHERE comm.id = p.commissioner_id AND "
-            "comm.type = 'school' AND comm.local_authority_id = {org})))",
-            f"SELECT p.child_id AS id {HOST_PLACEMENT}",
+            f"EXISTS (SELECT 1 FROM placements p WHERE p.child_id = c.id AND {HOSTED})",
+            f"SELECT p.child_id AS id FROM placements p WHERE {HOSTED}",
             "p.child_id",
         ),
         RuleSQL(
