@@ -34,6 +34,7 @@ from aphub.pagination import encode_cursor
 from aphub.sharing import gate
 from aphub.sharing.fields import SECTION_FIELDS
 from aphub.sharing.policy import active_policy
+from aphub.sharing.shape import plain
 
 
 @strawberry.type
@@ -171,7 +172,8 @@ class ChildNode:
         return [ConsentNode.from_view(r) for r in await loader.load(self.id)]
 
     @classmethod
-    def from_shaped(cls, child: dict[str, Any]) -> ChildNode:
+    def from_shaped(cls, shaped: dict[str, Any]) -> ChildNode:
+        child = plain(shaped)
         values = dict(child)
         values["access"] = Access(**child["access"])
         values["id"] = uuid.UUID(child["id"])  # the loaders key on the id's value

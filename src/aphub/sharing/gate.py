@@ -12,7 +12,7 @@ from aphub.errors import Forbidden, NotFound
 from aphub.sharing import statements
 from aphub.sharing.fields import FIELD_CATEGORY
 from aphub.sharing.policy import Decision, active_policy
-from aphub.sharing.shape import decision_for, shape_child
+from aphub.sharing.shape import decision_for, shape_child, shape_rows
 
 NIL = uuid.UUID(int=0)
 
@@ -81,8 +81,11 @@ async def read_children_by_ids(
         *_audit_args(principal, surface, "read"),
         sorted(set(child_ids)),
     )
-    policy = active_policy()
-    return {row["id"]: shape_child(row, decision_for(row, policy)) for row in rows if row["rules"]}
+    visible = [row for row in rows if row["rules"]]
+    return {
+        row["id"]: child
+        for row, child in zip(visible, shape_rows(visible, active_policy()), strict=True)
+    }
 
 
 async def read_children(
@@ -100,8 +103,7 @@ async def read_children(
         after or NIL,
         limit,
     )
-    policy = active_policy()
-    return [shape_child(row, decision_for(row, policy)) for row in rows]
+    return shape_rows(rows, active_policy())
 
 
 async def read_matching(
@@ -120,7 +122,7 @@ async def read_matching(
         nhs_number,
         *(policy.rules_reading(field) for field in ("upn", "former_upns", "nhs_number")),
     )
-    return [shape_child(row, decision_for(row, policy)) for row in rows]
+    return shape_rows(rows, policy)
 
 
 async def decision_or_none(

@@ -1,82 +1,130 @@
-"""Shaping a child for a caller: fields outside the decision are absent, not null."""
+"""Shaping a child for a caller: fields outside the decision are absent, not null.
+
+A decision's shape is compiled once (decisions are few and cached by the policy): the
+fields it reads in catalogue order, its passport sections with the fields of each, and
+the parts that never vary from child to child (the `access` member, the empty sections)
+serialised in advance as `orjson.Fragment`s. Shaping a row is then copying its readable
+columns. The result is for `orjson.dumps`: dates and times are still `date`/`datetime`,
+and fragments are JSON already written; `plain` gives the JSON values themselves.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import date, datetime
-from functools import cache
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
 
 from aphub.sharing.policy import Decision, Policy
 
-
-def _json(value: Any) -> Any:
-    return orjson.loads(value) if isinstance(value, str | bytes) else value
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if value is not None and not isinstance(value, str | int | float | bool | dict):
-        return str(value)  # UUIDs
-    return value
+Shaper = Callable[[Mapping[str, Any]], dict[str, Any]]
+# columns that need converting: asyncpg's UUIDs are not ones orjson writes, and the
+# enrolments arrive as the JSON text the statement aggregated (or already decoded, on a
+# connection of the ORM's, which decodes JSON itself; so may the passport)
+_UUID_COLUMNS = frozenset({"looked_after_la_id"})
+_JSON_COLUMNS = frozenset({"enrolments"})
 
 
 def decision_for(row: Mapping[str, Any], policy: Policy) -> Decision:
     return policy.decide(row["rules"] or (), row["inv_categories"])
 
 
-@cache
-def _unrecorded(visible: tuple[str, ...]) -> dict[str, Any]:
-    """A section the child has no entry for: version 0, every readable field null."""
-    return {"version": 0, "updated_at": None, **dict.fromkeys(visible)}
+def _fragment(value: Any) -> orjson.Fragment:
+    return orjson.Fragment(orjson.dumps(value))
 
 
-def shape_passport(passport: Mapping[str, Any], decision: Decision) -> dict[str, Any]:
-    shaped: dict[str, Any] = {}
-    for section, visible in decision.readable_sections:
-        stored = passport.get(section)
-        if stored is None:
-            shaped[section] = dict(_unrecorded(visible))
-            continue
-        content = stored["content"]
-        shaped[section] = {
-            "version": stored["version"],
-            "updated_at": stored["updated_at"],
-            **{name: content.get(name) for name in visible},
+# by the decision's identity (the policy hands out one object per decision; hashing its
+# grants on every row would cost more than the lookup saves), keeping the decision alive
+_SHAPERS: dict[int, tuple[Decision, Shaper]] = {}
+
+
+def shaper(decision: Decision) -> Shaper:
+    """The function shaping rows under `decision` (compiled once per decision)."""
+    found = _SHAPERS.get(id(decision))
+    if found is None:
+        found = _SHAPERS[id(decision)] = (decision, _compile(decision))
+    return found[1]
+
+
+def _compile(decision: Decision) -> Shaper:
+    core = decision.readable_core
+    plain = tuple(n for n in core if n not in _UUID_COLUMNS | _JSON_COLUMNS)
+    in_order = plain == core  # no column to convert: copy them in one pass
+    sections = decision.readable_sections
+    unrecorded = {s: {"version": 0, "updated_at": None} | dict.fromkeys(f) for s, f in sections}
+    empty_sections = {s: _fragment(body) for s, body in unrecorded.items()}
+    no_passport = _fragment(unrecorded)
+    access = _fragment(
+        {
+            "rules": list(decision.rules),
+            "categories": decision.categories,
+            "policy_version": decision.policy_version,
         }
-    return shaped
+    )
 
+    def passport(stored: Any) -> Any:
+        if stored == "{}" or not stored:
+            return no_passport  # most children have no section recorded yet
+        if isinstance(stored, str):
+            stored = orjson.loads(stored)
+        shaped: dict[str, Any] = {}
+        for section, fields in sections:
+            entry = stored.get(section)
+            if entry is None:
+                shaped[section] = empty_sections[section]
+                continue
+            content = entry["content"]
+            shaped[section] = {
+                "version": entry["version"],
+                "updated_at": entry["updated_at"],
+                **{name: content.get(name) for name in fields},
+            }
+        return shaped
 
-# values JSON carries as they are; anything else (dates, UUIDs, lists of them) is converted
-_NATIVE = frozenset({str, int, bool, float, type(None)})
+    def shape(row: Mapping[str, Any]) -> dict[str, Any]:
+        child: dict[str, Any] = {
+            "id": str(row["id"]),
+            "version": row["version"],
+            "home_la_id": str(row["home_la_id"]),
+            "updated_at": row["updated_at"],
+        }
+        if in_order:
+            for name in core:
+                child[name] = row[name]
+        else:
+            for name in core:
+                value = row[name]
+                if name in _JSON_COLUMNS and isinstance(value, str):
+                    value = orjson.Fragment(value)
+                elif name in _UUID_COLUMNS and value is not None:
+                    value = str(value)
+                child[name] = value
+        if sections:
+            child["passport"] = passport(row["passport"])
+        child["access"] = access
+        return child
+
+    return shape
 
 
 def shape_child(row: Mapping[str, Any], decision: Decision) -> dict[str, Any]:
-    child: dict[str, Any] = {
-        "id": str(row["id"]),
-        "version": row["version"],
-        "home_la_id": str(row["home_la_id"]),
-        "updated_at": row["updated_at"].isoformat(),
-    }
-    for name in decision.readable_core:
-        value = row[name]
-        if name == "enrolments":  # jsonb, as text
-            child[name] = _json(value)
-        elif type(value) in _NATIVE:
-            child[name] = value
-        else:
-            child[name] = _plain(value)
-    passport = shape_passport(_json(row["passport"]) or {}, decision)
-    if passport:
-        child["passport"] = passport
-    child["access"] = {
-        "rules": list(decision.rules),
-        "categories": decision.categories,
-        "policy_version": decision.policy_version,
-    }
-    return child
+    return shaper(decision)(row)
+
+
+def shape_rows(rows: list[Any], policy: Policy) -> list[dict[str, Any]]:
+    """Rows of one statement, each shaped under its own decision (a page holds few)."""
+    shapers: dict[tuple[Any, ...], Shaper] = {}
+    shaped = []
+    for row in rows:
+        rules, narrowed = row["rules"], row["inv_categories"]
+        key = (*rules, None if narrowed is None else tuple(narrowed))
+        shape = shapers.get(key)
+        if shape is None:
+            shape = shapers[key] = shaper(decision_for(row, policy))
+        shaped.append(shape(row))
+    return shaped
+
+
+def plain(shaped: dict[str, Any]) -> dict[str, Any]:
+    """A shaped child as JSON values (strings for dates and times, fragments read)."""
+    return orjson.loads(orjson.dumps(shaped))  # type: ignore[no-any-return]
