@@ -761,7 +761,11 @@ async def test_rest_child_lists_follow_the_matrix(
     area = await build_area(db)
     failures: list[str] = []
     for org, row in TRUTH.items():
-        r = await client.get("/v1/children", params={"limit": 500}, headers=area.headers(app, org))
+        r = await client.get(
+            "/v1/children",
+            params={"limit": 500, "include": "passport"},
+            headers=area.headers(app, org),
+        )
         if isinstance(row, str):
             if not is_problem(r, 403):
                 failures.append(f"{org} lists: {r.status_code}, expected 403 (no scope)")
@@ -781,6 +785,43 @@ async def test_rest_child_lists_follow_the_matrix(
     assert not (audit := audit_mismatches(logged, denied_logged=False)), report(audit)
 
 
+async def test_a_list_without_passports_is_the_same_page_less_the_passports(
+    client: httpx.AsyncClient, app: FastAPI, db: Database, superuser: asyncpg.Connection
+) -> None:
+    """The default page leaves the passports out and is audited like any list; asked for
+    (`include=passport`), they come in the same items. Unknown values are 422."""
+    area = await build_area(db)
+    lean: dict[str, list[dict[str, Any]]] = {}
+    for org, row in TRUTH.items():
+        if isinstance(row, dict):
+            r = await client.get("/v1/children", headers=area.headers(app, org))
+            assert r.status_code == 200, r.text
+            lean[org] = r.json()["items"]
+            assert not [i["id"] for i in lean[org] if "passport" in i], org
+    logged = await access_log(superuser, area, "rest", "list")
+    assert not (audit := audit_mismatches(logged, denied_logged=False)), report(audit)
+    for org, items in lean.items():
+        r = await client.get(
+            "/v1/children", params={"include": "passport"}, headers=area.headers(app, org)
+        )
+        full = r.json()["items"]
+        assert [{k: v for k, v in i.items() if k != "passport"} for i in full] == items, org
+        row = TRUTH[org]
+        assert isinstance(row, dict)
+        sees_passport = [
+            child
+            for child, sees in row.items()
+            if isinstance(sees, Sees) and any(in_passport(f) for f in sees.view.fields())
+        ]
+        assert sorted(area.child_key(i["id"]) for i in full if "passport" in i) == sorted(
+            sees_passport
+        ), org
+    r = await client.get(
+        "/v1/children", params={"include": "everything"}, headers=area.headers(app, "home_la")
+    )
+    assert is_problem(r, 422), r.text
+
+
 async def test_rest_identifier_search_follows_the_matrix(
     client: httpx.AsyncClient, app: FastAPI, db: Database, superuser: asyncpg.Connection
 ) -> None:
@@ -796,7 +837,9 @@ async def test_rest_identifier_search_follows_the_matrix(
         expected = cell(org, "A")
         for param, value, field_id in searches:
             r = await client.get(
-                "/v1/children", params={param: value}, headers=area.headers(app, org)
+                "/v1/children",
+                params={param: value, "include": "passport"},
+                headers=area.headers(app, org),
             )
             where = f"{org} searches {field_id} of A"
             if expected == NO_SCOPE:

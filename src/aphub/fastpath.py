@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
@@ -20,10 +19,10 @@ from starlette.types import Scope
 
 from aphub.auth.principal import Principal, bearer_token, principal_from_token
 from aphub.children import service as children
-from aphub.children.routes import child_response, cursor_id, json_response
+from aphub.children.routes import child_response, cursor_id, page_response
 from aphub.db import Database, ReadUnit
 from aphub.errors import Invalid, Unauthorised
-from aphub.pagination import DEFAULT_LIMIT, MAX_LIMIT, encode_cursor
+from aphub.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from aphub.placements import repository as placements
 from aphub.placements.routes import placement_json_response
 from aphub.sharing import gate
@@ -71,9 +70,9 @@ async def _placement(unit: ReadUnit, principal: Principal, placement_id: uuid.UU
 
 
 class PageRoute(Route):
-    """`GET /v1/children` when the query is only a valid `limit` and `cursor`: anything
-    else (a UPN or NHS number search, a bad limit) is left to the FastAPI route, which
-    validates it and answers its errors."""
+    """`GET /v1/children` when the query is only a valid `limit`, `cursor` and
+    `include=passport`: anything else (a UPN or NHS number search, a bad limit) is left
+    to the FastAPI route, which validates it and answers its errors."""
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         match, child_scope = super().matches(scope)
@@ -82,35 +81,39 @@ class PageRoute(Route):
         return match, child_scope
 
 
-def _page_query(scope: Scope) -> tuple[int, str | None] | None:
-    limit, cursor = DEFAULT_LIMIT, None
+def _page_query(scope: Scope) -> tuple[int, str | None, bool] | None:
+    limit, cursor, passport = DEFAULT_LIMIT, None, False
     for name, value in parse_qsl(scope.get("query_string", b"").decode("latin-1")):
         if name == "limit" and value.isdigit() and 1 <= int(value) <= MAX_LIMIT:
             limit = int(value)
         elif name == "cursor" and len(value) <= 512:
             cursor = value
+        elif name == "include" and value == "passport":
+            passport = True
         else:
             return None
-    return limit, cursor
+    return limit, cursor, passport
 
 
 async def _children_page(request: Request) -> Response:
     principal = _principal(request, "passports:read")
     query = _page_query(request.scope)
     assert query is not None  # PageRoute matched only such a query
-    limit, cursor = query
+    limit, cursor, passport = query
     unit = ReadUnit(request.app.state.db)
     try:
         rows, last = await children.list_children(
-            unit, principal, upn=None, nhs_number=None, after=cursor_id(cursor), limit=limit
+            unit,
+            principal,
+            upn=None,
+            nhs_number=None,
+            after=cursor_id(cursor),
+            limit=limit,
+            passport=passport,
         )
     finally:
         await unit.release()
-    page: dict[str, Any] = {
-        "items": rows,
-        "next_cursor": encode_cursor([str(last)]) if last else None,
-    }
-    return json_response(page)
+    return page_response(rows, last)
 
 
 ROUTES = [

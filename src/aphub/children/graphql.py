@@ -290,6 +290,7 @@ class ChildQuery:
             nhs_number=nhs_number,
             after=after_id,
             limit=limit,
+            passport=True,
             surface="graphql",
         )
         return ChildPage(

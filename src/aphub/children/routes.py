@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Query, Response
@@ -40,6 +40,11 @@ def child_response(child: dict[str, Any], status: int = 200) -> Response:
     return json_response(child, status, headers)
 
 
+def page_response(rows: list[dict[str, Any]], last: uuid.UUID | None) -> Response:
+    next_cursor = encode_cursor([str(last)]) if last else None
+    return json_response({"items": rows, "next_cursor": next_cursor})
+
+
 def cursor_id(cursor: str | None) -> uuid.UUID | None:
     values = decode_cursor(cursor, 1)
     if not values:
@@ -48,6 +53,16 @@ def cursor_id(cursor: str | None) -> uuid.UUID | None:
         return uuid.UUID(str(values[0]))
     except ValueError:
         raise Invalid.field("cursor", "The cursor is not one this hub issued") from None
+
+
+Include = Annotated[
+    Literal["passport"] | None,
+    Query(
+        description="`passport` to have each child's passport in the page. A list carries "
+        "the record, enrolments and access of each child; the passport, the bulk of a "
+        "child's data, comes with this or with the child's own read."
+    ),
+]
 
 
 @router.get(
@@ -61,15 +76,20 @@ async def list_children(
     principal: Reader,
     upn: Annotated[UPN | None, Query(description="Current or former UPN")] = None,
     nhs_number: NHSNumber | None = None,
+    include: Include = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Response:
     rows, last = await service.list_children(
-        uow, principal, upn=upn, nhs_number=nhs_number, after=cursor_id(cursor), limit=limit
+        uow,
+        principal,
+        upn=upn,
+        nhs_number=nhs_number,
+        after=cursor_id(cursor),
+        limit=limit,
+        passport=include == "passport",
     )
-    return json_response(
-        {"items": rows, "next_cursor": encode_cursor([str(last)]) if last else None}
-    )
+    return page_response(rows, last)
 
 
 @router.post(

@@ -245,13 +245,16 @@ async def list_children(
     nhs_number: str | None,
     after: uuid.UUID | None,
     limit: int,
+    passport: bool,
     surface: str = "rest",
 ) -> tuple[list[dict[str, Any]], uuid.UUID | None]:
     if upn or nhs_number:
         return await gate.read_matching(
-            uow, principal, upn=upn, nhs_number=nhs_number, surface=surface
+            uow, principal, upn=upn, nhs_number=nhs_number, passport=passport, surface=surface
         ), None
-    rows = await gate.read_children(uow, principal, after=after, limit=limit, surface=surface)
+    rows = await gate.read_children(
+        uow, principal, after=after, limit=limit, passport=passport, surface=surface
+    )
     # No look-ahead row: every row read is audited, so none is read without being returned.
     # A full page therefore carries a cursor even when the next page turns out empty.
     return rows, (uuid.UUID(rows[-1]["id"]) if len(rows) == limit else None)

@@ -94,16 +94,18 @@ async def read_children(
     *,
     after: uuid.UUID | None,
     limit: int,
+    passport: bool,
     surface: str = "rest",
 ) -> list[dict[str, Any]]:
-    """The next page of children the caller may see, in id order; every one audited."""
+    """The next page of children the caller may see, in id order; every one audited.
+    Without `passport`, the passports are neither read nor returned."""
     rows = await uow.fetch(
-        statements.read_page(principal.organisation_type),
+        statements.read_page(principal.organisation_type, passport),
         *_audit_args(principal, surface, "list"),
         after or NIL,
         limit,
     )
-    return shape_rows(rows, active_policy())
+    return shape_rows(rows, active_policy(), passport=passport)
 
 
 async def read_matching(
@@ -112,17 +114,18 @@ async def read_matching(
     *,
     upn: str | None,
     nhs_number: str | None,
+    passport: bool,
     surface: str = "rest",
 ) -> list[dict[str, Any]]:
     policy = active_policy()
     rows = await uow.fetch(
-        statements.read_matching(principal.organisation_type),
+        statements.read_matching(principal.organisation_type, passport),
         *_audit_args(principal, surface, "match"),
         upn,
         nhs_number,
         *(policy.rules_reading(field) for field in ("upn", "former_upns", "nhs_number")),
     )
-    return shape_rows(rows, policy)
+    return shape_rows(rows, policy, passport=passport)
 
 
 async def decision_or_none(

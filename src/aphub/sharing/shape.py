@@ -35,22 +35,23 @@ def _fragment(value: Any) -> orjson.Fragment:
 
 # by the decision's identity (the policy hands out one object per decision; hashing its
 # grants on every row would cost more than the lookup saves), keeping the decision alive
-_SHAPERS: dict[int, tuple[Decision, Shaper]] = {}
+_SHAPERS: dict[tuple[int, bool], tuple[Decision, Shaper]] = {}
 
 
-def shaper(decision: Decision) -> Shaper:
-    """The function shaping rows under `decision` (compiled once per decision)."""
-    found = _SHAPERS.get(id(decision))
+def shaper(decision: Decision, *, passport: bool = True) -> Shaper:
+    """The function shaping rows under `decision` (compiled once per decision), with the
+    passport or without it (rows read without it)."""
+    found = _SHAPERS.get((id(decision), passport))
     if found is None:
-        found = _SHAPERS[id(decision)] = (decision, _compile(decision))
+        found = _SHAPERS[(id(decision), passport)] = (decision, _compile(decision, passport))
     return found[1]
 
 
-def _compile(decision: Decision) -> Shaper:
+def _compile(decision: Decision, with_passport: bool) -> Shaper:
     core = decision.readable_core
     plain = tuple(n for n in core if n not in _UUID_COLUMNS | _JSON_COLUMNS)
     in_order = plain == core  # no column to convert: copy them in one pass
-    sections = decision.readable_sections
+    sections = decision.readable_sections if with_passport else ()
     unrecorded = {s: {"version": 0, "updated_at": None} | dict.fromkeys(f) for s, f in sections}
     empty_sections = {s: _fragment(body) for s, body in unrecorded.items()}
     no_passport = _fragment(unrecorded)
@@ -111,7 +112,7 @@ def shape_child(row: Mapping[str, Any], decision: Decision) -> dict[str, Any]:
     return shaper(decision)(row)
 
 
-def shape_rows(rows: list[Any], policy: Policy) -> list[dict[str, Any]]:
+def shape_rows(rows: list[Any], policy: Policy, *, passport: bool = True) -> list[dict[str, Any]]:
     """Rows of one statement, each shaped under its own decision (a page holds few)."""
     shapers: dict[tuple[Any, ...], Shaper] = {}
     shaped = []
@@ -120,7 +121,7 @@ def shape_rows(rows: list[Any], policy: Policy) -> list[dict[str, Any]]:
         key = (*rules, None if narrowed is None else tuple(narrowed))
         shape = shapers.get(key)
         if shape is None:
-            shape = shapers[key] = shaper(decision_for(row, policy))
+            shape = shapers[key] = shaper(decision_for(row, policy), passport=passport)
         shaped.append(shape(row))
     return shaped
 

@@ -20,16 +20,17 @@ from aphub.sharing.relationships import (
 
 ORG = "$1::uuid"
 CHILD_COLUMNS = (
-    "c.id, c.version, c.home_la_id, c.updated_at, c.created_at, c.legal_first_name, "
+    "c.id, c.version, c.home_la_id, c.updated_at, c.legal_first_name, "
     "c.legal_last_name, c.preferred_name, c.date_of_birth, c.sex, c.year_group, c.upn, "
     "c.former_upns, c.uln, c.nhs_number, c.sen_provision, c.primary_need, "
     "c.has_medical_needs, c.looked_after, c.looked_after_la_id, c.child_in_need, "
     "c.child_protection_plan, c.young_carer, c.youth_justice, c.free_school_meals"
 )
+# json, not jsonb: built as text, and passed through to the response as it is
 ENROLMENTS = (
-    "(SELECT coalesce(jsonb_agg(jsonb_build_object('id', e.id, 'school_id', e.school_id, "
+    "(SELECT coalesce(json_agg(json_build_object('id', e.id, 'school_id', e.school_id, "
     "'status', e.status, 'start_date', e.start_date, 'end_date', e.end_date) "
-    "ORDER BY e.start_date, e.id), '[]'::jsonb) FROM enrolments e WHERE e.child_id = c.id)"
+    "ORDER BY e.start_date, e.id), '[]'::json) FROM enrolments e WHERE e.child_id = c.id)"
 )
 PASSPORT = (
     "(SELECT coalesce(jsonb_object_agg(s.section, jsonb_build_object('version', s.version, "
@@ -60,11 +61,15 @@ AUDIT = _AUDIT_INSERT.format(ids="g.ids") + (
 AUDIT_ONE = _AUDIT_INSERT.format(ids="ARRAY[g.id]") + "FROM v g"
 
 
-def _decorated(organisation_type: str, source: str) -> str:
+def _decorated(organisation_type: str, source: str, *, passport: bool = True) -> str:
+    """The children of `source` with what the shaping reads; without their passports
+    when `passport` is false (a list page the caller asked for without them)."""
     return (
         f"SELECT {CHILD_COLUMNS}, {rules_expression(organisation_type, ORG)} AS rules, "
         f"{involvement_categories_expression(organisation_type, ORG)} AS inv_categories, "
-        f"{ENROLMENTS} AS enrolments, {PASSPORT} AS passport FROM {source}"
+        f"{ENROLMENTS} AS enrolments"
+        + (f", {PASSPORT} AS passport" if passport else "")
+        + f" FROM {source}"
     )
 
 
@@ -86,13 +91,13 @@ def read_many(organisation_type: str) -> str:
 
 
 @cache
-def read_page(organisation_type: str) -> str:
+def read_page(organisation_type: str, passport: bool) -> str:
     """The next page ($8 rows) after id $7 of children the caller may see, audited."""
     ids = candidate_ids(organisation_type, ORG, "$7::uuid", "$8::int")
     source = f"children c JOIN ({ids}) page ON page.id = c.id"
     return (
-        f"WITH v AS ({_decorated(organisation_type, source)}), a AS ({AUDIT}) "
-        "SELECT * FROM v ORDER BY id"
+        f"WITH v AS ({_decorated(organisation_type, source, passport=passport)}), "
+        f"a AS ({AUDIT}) SELECT * FROM v ORDER BY id"
     )
 
 
@@ -107,7 +112,7 @@ def _reads_identifier(rules_param: str) -> str:
 
 
 @cache
-def read_matching(organisation_type: str) -> str:
+def read_matching(organisation_type: str, passport: bool) -> str:
     """Visible children matching an identifier: UPN (current or former) $7, NHS number $8.
 
     A child matches only on an identifier the caller may read ($9, $10, $11: the rules
@@ -124,7 +129,7 @@ def read_matching(organisation_type: str) -> str:
         f"OR (m.nhs_number = $8 AND {_reads_identifier('$11')})"
     )
     return (
-        f"WITH m AS ({_decorated(organisation_type, where)}), "
+        f"WITH m AS ({_decorated(organisation_type, where, passport=passport)}), "
         f"v AS (SELECT * FROM m WHERE {readable} ORDER BY m.id LIMIT 2), "
         f"a AS ({AUDIT}) SELECT * FROM v"
     )
