@@ -18,8 +18,7 @@ from starlette.routing import Match, Route
 from starlette.types import Scope
 
 from aphub.auth.principal import Principal, bearer_token, principal_from_token
-from aphub.children import service as children
-from aphub.children.routes import child_response, cursor_id, page_response
+from aphub.children.routes import child_response, children_page
 from aphub.db import Database, ReadUnit
 from aphub.errors import Invalid, Unauthorised
 from aphub.pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -102,18 +101,9 @@ async def _children_page(request: Request) -> Response:
     limit, cursor, passport = query
     unit = ReadUnit(request.app.state.db)
     try:
-        rows, last = await children.list_children(
-            unit,
-            principal,
-            upn=None,
-            nhs_number=None,
-            after=cursor_id(cursor),
-            limit=limit,
-            passport=passport,
-        )
+        return await children_page(unit, principal, cursor=cursor, limit=limit, passport=passport)
     finally:
         await unit.release()
-    return page_response(rows, last)
 
 
 ROUTES = [

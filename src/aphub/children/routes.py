@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from aphub.auth.principal import Principal
 from aphub.children import service
 from aphub.children.schemas import ChildCreate, ChildPage, ChildUpdate, ChildView, EnrolmentIn
+from aphub.db import Reads
 from aphub.deps import UoW, principal_with
 from aphub.errors import Invalid, problem_responses
 from aphub.http import IfMatch, etag, parse_if_match
@@ -38,11 +39,6 @@ def child_response(child: dict[str, Any], status: int = 200) -> Response:
     if status == 201:
         headers["Location"] = f"/v1/children/{child['id']}"
     return json_response(child, status, headers)
-
-
-def page_response(rows: list[dict[str, Any]], last: uuid.UUID | None) -> Response:
-    next_cursor = encode_cursor([str(last)]) if last else None
-    return json_response({"items": rows, "next_cursor": next_cursor})
 
 
 def cursor_id(cursor: str | None) -> uuid.UUID | None:
@@ -80,6 +76,28 @@ async def list_children(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Response:
+    return await children_page(
+        uow,
+        principal,
+        upn=upn,
+        nhs_number=nhs_number,
+        cursor=cursor,
+        limit=limit,
+        passport=include == "passport",
+    )
+
+
+async def children_page(
+    uow: Reads,
+    principal: Principal,
+    *,
+    upn: str | None = None,
+    nhs_number: str | None = None,
+    cursor: str | None,
+    limit: int,
+    passport: bool,
+) -> Response:
+    """A page of `GET /v1/children` (this route, and the fast path's for plain pages)."""
     rows, last = await service.list_children(
         uow,
         principal,
@@ -87,9 +105,10 @@ async def list_children(
         nhs_number=nhs_number,
         after=cursor_id(cursor),
         limit=limit,
-        passport=include == "passport",
+        passport=passport,
     )
-    return page_response(rows, last)
+    next_cursor = encode_cursor([str(last)]) if last else None
+    return json_response({"items": rows, "next_cursor": next_cursor})
 
 
 @router.post(
