@@ -151,9 +151,9 @@ class SerialSession(AsyncSession):
 
 
 async def _reset_read_connection(connection: Any) -> None:
-    """Read-pool connections run single autocommit statements and change no session state,
-    so asyncpg's default reset (RESET ALL, UNLISTEN, CLOSE ALL: a round trip on every
-    release) has nothing to undo; only an interrupted transaction is rolled back."""
+    """Read-pool connections run autocommit statements or one transaction and change no
+    session state, so asyncpg's default reset (RESET ALL, UNLISTEN, CLOSE ALL: a round trip
+    on every release) has nothing to undo; only an interrupted transaction is rolled back."""
     if connection.is_in_transaction():
         await connection.execute("ROLLBACK")
 
@@ -173,9 +173,10 @@ class Database:
         self._sealer: Any = None
 
     async def read_pool(self) -> Any:
-        """A plain asyncpg pool for statements that need no transaction of their own (a
-        read with its audit row is one atomic statement): checking a connection out of it
-        costs a fraction of an ORM session's checkout, the largest fixed cost of a read."""
+        """A plain asyncpg pool for statements that need no ORM session: reads that need no
+        transaction of their own (a read with its audit row is one atomic statement), and
+        the transactions of `write_unit`. Checking a connection out of it costs a fraction
+        of an ORM session's checkout, the largest fixed cost of a read."""
         if self._read_pool is None:
             async with self._read_pool_lock:
                 if self._read_pool is None:
@@ -198,8 +199,11 @@ class Database:
         return self._read_pool
 
     async def dispose(self) -> None:
+        """Close every connection. Like the engine, the database opens new ones if used
+        again (an ASGI server may run the lifespan more than once)."""
         if self._read_pool is not None:
-            await self._read_pool.close()
+            pool, self._read_pool, self._sealer = self._read_pool, None, None
+            await pool.close()
         await self.engine.dispose()
 
     async def seal_events(self) -> None:
@@ -207,7 +211,7 @@ class Database:
         if self._sealer is None:
             from aphub.events.log import Sealer  # the event log builds on this module
 
-            self._sealer = Sealer(self.engine)
+            self._sealer = Sealer(await self.read_pool())
         await self._sealer.seal()
 
     @asynccontextmanager
@@ -224,6 +228,26 @@ class Database:
             finally:
                 await uow.release()
         if uow.state.get("events_written"):
+            await self.seal_events()
+
+    @asynccontextmanager
+    async def write_unit(self) -> AsyncIterator[WriteUnit]:
+        """A `WriteUnit` on a statement-pool connection: it commits when the block ends,
+        rolls back if it raises, and the events it wrote are sealed before this returns,
+        as `unit_of_work` does."""
+        pool = await self.read_pool()
+        connection = await pool.acquire()
+        unit = WriteUnit(connection)
+        try:
+            await connection.execute("BEGIN")
+            yield unit
+            await unit.commit()
+        except BaseException:
+            await unit.rollback()
+            raise
+        finally:
+            await pool.release(connection)
+        if unit.state.get("events_written"):
             await self.seal_events()
 
     async def ping(self) -> bool:
@@ -247,6 +271,24 @@ class Reads(Protocol):
     async def in_transaction(self) -> bool: ...
 
     def after_rollback(self, sql: str, *args: Any) -> None: ...
+
+
+class Writes(Reads, Protocol):
+    """What a change made in SQL needs of its unit (a placement transition, a review):
+    statements in the unit's transaction, state its hooks share, and hooks that run last
+    inside the transaction (the kept Idempotency-Key response). `UnitOfWork` is one; a
+    `WriteUnit` is the other, for changes that need no ORM session."""
+
+    state: dict[str, Any]
+
+    def before_commit(self, hook: BeforeCommit) -> None: ...
+
+    async def fetchrow_in_transaction(self, sql: str, *args: Any) -> Any:
+        """One row of a statement that must run inside the transaction (a row lock)."""
+        ...
+
+
+BeforeCommit = Callable[[Writes], Awaitable[None]]
 
 
 class ReadUnit:
@@ -280,9 +322,6 @@ class ReadUnit:
             await (await self.database.read_pool()).release(connection)
 
 
-BeforeCommit = Callable[["UnitOfWork"], Awaitable[None]]
-
-
 class UnitOfWork:
     """A transaction owned by its caller (a request, a CLI command, a job).
 
@@ -297,7 +336,7 @@ class UnitOfWork:
         self._autocommit: Any = None  # a read-pool connection, until the ORM is used
         self._begun = False
         self.lock = session.hub_lock if isinstance(session, SerialSession) else TaskLock()
-        self._before_commit: list[BeforeCommit] = []
+        self._before_commit: list[Callable[[UnitOfWork], Awaitable[None]]] = []
         self.state: dict[str, Any] = {}
         self.failed = False
         self._after_rollback: list[tuple[str, tuple[Any, ...]]] = []
@@ -307,7 +346,7 @@ class UnitOfWork:
         whose execution raised an error still returns normally)."""
         self.failed = True
 
-    def before_commit(self, hook: BeforeCommit) -> None:
+    def before_commit(self, hook: Callable[[UnitOfWork], Awaitable[None]]) -> None:
         if hook not in self._before_commit:
             self._before_commit.append(hook)
 
@@ -364,6 +403,20 @@ class UnitOfWork:
             conn = await self.raw()
             return await conn.fetchrow(sql, *args)
 
+    async def fetchrow_in_transaction(self, sql: str, *args: Any) -> Any:
+        """One row of a statement that must run inside the unit's transaction (a row lock
+        lasts until commit). `fetchrow` would run a statement that comes before any other
+        in autocommit; here the first statement goes through SQLAlchemy, which sends BEGIN
+        ahead of it (no separate round trip), and later ones straight to asyncpg."""
+        async with self.lock:
+            await self._flushed()  # what the unit has changed so far, as any read sees it
+            connection = await self.session.connection()
+            driver: Any = (await connection.get_raw_connection()).driver_connection
+            if driver.is_in_transaction():
+                return await driver.fetchrow(sql, *args)
+            rows = (await connection.exec_driver_sql(sql, args)).mappings().all()
+            return rows[0] if rows else None
+
     def after_rollback(self, sql: str, *args: Any) -> None:
         """A statement that must hold even if this transaction rolls back (a denied read is
         audited whether or not the request that attempted it succeeds)."""
@@ -393,3 +446,48 @@ class UnitOfWork:
         for hook in list(self._before_commit):
             await hook(self)
         await self.session.commit()
+
+
+class WriteUnit:
+    """A transaction on a plain asyncpg connection, for changes made wholly in SQL (the
+    placement transitions and reviews): no ORM session, whose checkout, greenlets and
+    commit cost more than the statements of such a change. It gives services the same
+    statements as `UnitOfWork` (`Writes`); `Database.write_unit` opens and commits it."""
+
+    def __init__(self, connection: Any) -> None:
+        self._conn = connection
+        self.state: dict[str, Any] = {}
+        self._before_commit: list[Callable[[WriteUnit], Awaitable[None]]] = []
+        self._after_rollback: list[tuple[str, tuple[Any, ...]]] = []
+
+    def before_commit(self, hook: Callable[[WriteUnit], Awaitable[None]]) -> None:
+        if hook not in self._before_commit:
+            self._before_commit.append(hook)
+
+    async def fetch(self, sql: str, *args: Any) -> list[Any]:
+        return list(await self._conn.fetch(sql, *args))
+
+    async def fetchrow(self, sql: str, *args: Any) -> Any:
+        return await self._conn.fetchrow(sql, *args)
+
+    async def fetchrow_in_transaction(self, sql: str, *args: Any) -> Any:
+        return await self._conn.fetchrow(sql, *args)  # the unit begins with its transaction
+
+    async def in_transaction(self) -> bool:
+        return True
+
+    def after_rollback(self, sql: str, *args: Any) -> None:
+        """A statement that must hold even if this transaction rolls back."""
+        self._after_rollback.append((sql, args))
+
+    async def commit(self) -> None:
+        for hook in list(self._before_commit):
+            await hook(self)
+        await self._conn.execute("COMMIT")
+
+    async def rollback(self) -> None:
+        if self._conn.is_in_transaction():
+            await self._conn.execute("ROLLBACK")
+        pending, self._after_rollback = self._after_rollback, []
+        for sql, args in pending:
+            await self._conn.execute(sql, *args)  # autocommit, after the rollback

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import asyncpg
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -173,10 +174,14 @@ _INPUT_SQLSTATES = {"22021", "22P05"}
 
 
 def database_input_problem(exc: BaseException) -> Invalid | None:
-    """The 422 for a database error the request's own values caused, else None."""
-    if not isinstance(exc, DBAPIError):
+    """The 422 for a database error the request's own values caused, else None: raised
+    through SQLAlchemy (a `DBAPIError`) or by asyncpg itself (the statement paths)."""
+    if isinstance(exc, DBAPIError):
+        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    elif isinstance(exc, asyncpg.PostgresError):
+        sqlstate = exc.sqlstate
+    else:
         return None
-    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
     if sqlstate not in _INPUT_SQLSTATES:
         return None
     return Invalid(
@@ -264,6 +269,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(DBAPIError, on_database_error)
+    app.add_exception_handler(asyncpg.PostgresError, on_database_error)
     app.add_exception_handler(Exception, on_unhandled)
 
 

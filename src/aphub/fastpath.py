@@ -1,29 +1,46 @@
-"""The hot single-record reads, served as plain Starlette routes ahead of their FastAPI
-twins (which stay registered: they are what OpenAPI documents and what the route
-coverage test classifies). A request here resolves no dependencies and opens no ORM
-session: it verifies the token (cached), reads through the same sharing-layer function
-on a read-pool connection, and returns the JSON that function built. Measured on the
-bench: the FastAPI dependency machinery and the session lifecycle were most of a read.
+"""The hot reads and the placement transitions, served as plain Starlette routes ahead of
+their FastAPI twins (which stay registered: they are what OpenAPI documents and what the
+route coverage test classifies, and they call the same functions). A request here
+resolves no dependencies and opens no ORM session:
+- a read verifies the token (cached), reads through the same sharing-layer function on a
+  read-pool connection, and returns the JSON that function built;
+- a transition validates its body with the same model, claims its Idempotency-Key and
+  runs the same service in a `WriteUnit` (an asyncpg transaction), and answers with the
+  JSON the transition's statement built.
+Measured on the bench: the FastAPI dependency machinery and the session lifecycle were
+most of a read, and most of the Python of a transition.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import parse_qsl
 
+import orjson
+from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
+from aphub import idempotency
 from aphub.auth.principal import Principal, bearer_token, principal_from_token
 from aphub.children.routes import child_response, children_page
-from aphub.db import Database, ReadUnit
-from aphub.errors import Invalid, Unauthorised
+from aphub.db import Database, ReadUnit, WriteUnit
+from aphub.errors import Invalid, Unauthorised, validation_problem
+from aphub.http import parse_if_match
 from aphub.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from aphub.placements import repository as placements
-from aphub.placements.routes import placement_json_response
+from aphub.placements.routes import (
+    STATEMENT_ACTIONS,
+    StatementAction,
+    changed_response,
+    placement_json_response,
+    review_response,
+)
+from aphub.placements.schemas import ReviewCreate
 from aphub.sharing import gate
 
 Read = Callable[[ReadUnit, Principal, uuid.UUID], Awaitable[Response]]
@@ -106,8 +123,71 @@ async def _children_page(request: Request) -> Response:
         await unit.release()
 
 
+# --- transitions --------------------------------------------------------------------
+
+Change = Callable[[WriteUnit, Principal, uuid.UUID, Any, int | None], Awaitable[Response]]
+
+
+def _body(model: type[BaseModel], raw: bytes) -> BaseModel:
+    """The body validated as FastAPI validates it (JSON decoded, then the model), with
+    the same 422 for what fails."""
+    if not raw:
+        raise validation_problem([{"type": "missing", "loc": ("body",), "msg": "Field required"}])
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise validation_problem(
+            [{"type": "json_invalid", "loc": ("body", 0), "msg": "JSON decode error"}]
+        ) from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
+        raise validation_problem(errors) from None
+
+
+def write_route(path: str, body_type: type[BaseModel], change: Change) -> Route:
+    async def endpoint(request: Request) -> Response:
+        principal = _principal(request, "placements:write")
+        placement_id = _id(request, "placement_id")
+        key = idempotency.checked_key(request.headers.get(idempotency.HEADER))
+        if_match = parse_if_match(request.headers.get("if-match"))
+        raw = await request.body()
+        body = _body(body_type, raw)
+        database: Database = request.app.state.db
+        async with database.write_unit() as unit:
+            claim = None
+            if key is not None:
+                digest = idempotency.request_hash(request.method, request.url.path, raw)
+                claim = await idempotency.claim(unit, principal.client_id, key, digest)
+            response = await change(unit, principal, placement_id, body, if_match)
+            if claim is not None:
+                claim.response = response  # kept before the unit commits
+        return response
+
+    return Route(path, endpoint, methods=["POST"], include_in_schema=False)
+
+
+def _acting(act: StatementAction) -> Change:
+    async def change(
+        unit: WriteUnit,
+        principal: Principal,
+        placement_id: uuid.UUID,
+        body: Any,
+        if_match: int | None,
+    ) -> Response:
+        return changed_response(await act(unit, principal, placement_id, body, if_match))
+
+    return change
+
+
 ROUTES = [
     PageRoute("/v1/children", _children_page, methods=["GET"], include_in_schema=False),
     read_route("/v1/children/{child_id}", "child_id", "passports:read", _child),
     read_route("/v1/placements/{placement_id}", "placement_id", "placements:read", _placement),
+    write_route("/v1/placements/{placement_id}/reviews", ReviewCreate, review_response),
+    *(
+        write_route(f"/v1/placements/{{placement_id}}/{name}", body_type, _acting(act))
+        for name, (act, body_type) in STATEMENT_ACTIONS.items()
+    ),
 ]

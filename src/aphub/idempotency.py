@@ -19,11 +19,12 @@ from fastapi import Depends, Header, Request
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 
-from aphub.db import UnitOfWork
+from aphub.db import UnitOfWork, Writes
 from aphub.deps import unit_of_work
 from aphub.errors import Conflict, Invalid, Problem
 
 HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
 # Token issuance is naturally repeatable; every other POST takes a key.
 EXEMPT_PATHS = frozenset({"/v1/oauth/token", "/graphql"})
 _KEPT_HEADERS = ("etag", "location", "content-type")
@@ -35,6 +36,24 @@ class Claim:
     key: str
     request_hash: str
     response: Response | None = None
+
+    async def keep(self, unit: Writes) -> None:
+        """Store the response under the key, last thing in the request's transaction."""
+        response = self.response
+        if response is None or response.status_code >= 500:
+            return
+        headers = {k: v for k, v in response.headers.items() if k in _KEPT_HEADERS}
+        kept = await unit.fetchrow(
+            _KEEP,
+            self.client_id,
+            self.key,
+            self.request_hash,
+            response.status_code,
+            bytes(response.body),
+            orjson.dumps(headers).decode(),
+        )
+        if kept is None:  # a first request committed between the claim's snapshot and lock
+            raise Conflict("A request with this Idempotency-Key was processed meanwhile; retry")
 
 
 class Replayed(Problem):
@@ -64,6 +83,45 @@ _KEEP = (
 )
 
 
+def request_hash(method: str, path: str, body: bytes) -> str:
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
+
+
+def checked_key(value: str | None) -> str | None:
+    """The header's value, within the bounds the OpenAPI documents (as FastAPI checks them
+    on the routes it serves)."""
+    if value is not None and not 1 <= len(value) <= MAX_KEY_LENGTH:
+        message = (
+            "String should have at least 1 character"
+            if not value
+            else f"String should have at most {MAX_KEY_LENGTH} characters"
+        )
+        raise Invalid.field(HEADER, message)
+    return value
+
+
+async def claim(unit: Writes, client_id: str, key: str, digest: str) -> Claim:
+    """Claim the key as the unit's first statement (the lock is the transaction's until it
+    commits), replay or refuse what an earlier request left under it, and keep this
+    request's response under it before the unit commits (set `Claim.response`)."""
+    row = await unit.fetchrow_in_transaction(_CLAIM, f"{client_id}\n{key}", client_id, key)
+    if not row["claimed"]:
+        raise Conflict("A request with this Idempotency-Key is still being processed")
+    if row["request_hash"] is not None:
+        if row["request_hash"] != digest:
+            raise Invalid.field(
+                HEADER, "This Idempotency-Key was used with a different request body"
+            )
+        raise Replayed(
+            row["response_status"],
+            bytes(row["response_body"]),
+            orjson.loads(row["response_headers"]),
+        )
+    claimed = Claim(client_id, key, digest)
+    unit.before_commit(claimed.keep)
+    return claimed
+
+
 async def idempotency_guard(
     request: Request,
     uow: Annotated[UnitOfWork, Depends(unit_of_work, scope="function")],
@@ -72,7 +130,7 @@ async def idempotency_guard(
         Header(
             alias=HEADER,
             min_length=1,
-            max_length=255,
+            max_length=MAX_KEY_LENGTH,
             description="Makes the POST safe to retry: the first response is replayed",
         ),
     ] = None,
@@ -85,52 +143,8 @@ async def idempotency_guard(
     if token is None:
         return  # the route's own authentication answers 401
     client_id = principal_from_token(request, token).client_id
-    body = await request.body()
-    digest = hashlib.sha256(
-        request.method.encode() + b" " + request.url.path.encode() + b"\n" + body
-    ).hexdigest()
-    async with uow.lock:
-        # the unit's first statement: SQLAlchemy sends BEGIN ahead of it, and the lock is
-        # the transaction's until it commits
-        connection = await uow.session.connection()
-        claim_row = (
-            await connection.exec_driver_sql(
-                _CLAIM, (f"{client_id}\n{idempotency_key}", client_id, idempotency_key)
-            )
-        ).one()
-    if not claim_row.claimed:
-        raise Conflict("A request with this Idempotency-Key is still being processed")
-    if claim_row.request_hash is not None:
-        if claim_row.request_hash != digest:
-            raise Invalid.field(
-                HEADER, "This Idempotency-Key was used with a different request body"
-            )
-        raise Replayed(
-            claim_row.response_status,
-            bytes(claim_row.response_body),
-            orjson.loads(claim_row.response_headers),
-        )
-    claim = Claim(client_id, idempotency_key, digest)
-    request.scope["aphub.idempotency"] = claim
-
-    async def keep_response(unit: UnitOfWork) -> None:
-        response = claim.response
-        if response is None or response.status_code >= 500:
-            return
-        headers = {k: v for k, v in response.headers.items() if k in _KEPT_HEADERS}
-        kept = await unit.fetchrow(
-            _KEEP,
-            claim.client_id,
-            claim.key,
-            claim.request_hash,
-            response.status_code,
-            bytes(response.body),
-            orjson.dumps(headers).decode(),
-        )
-        if kept is None:  # a first request committed between the claim's snapshot and lock
-            raise Conflict("A request with this Idempotency-Key was processed meanwhile; retry")
-
-    uow.before_commit(keep_response)
+    digest = request_hash(request.method, request.url.path, await request.body())
+    request.scope["aphub.idempotency"] = await claim(uow, client_id, idempotency_key, digest)
 
 
 class HubRoute(APIRoute):

@@ -4,8 +4,8 @@ Services call `record(...)` next to the change it describes; a hook that runs la
 same transaction writes the events to the outbox, so a change and its events commit
 together or not at all, and concurrent transactions share nothing but the outbox's
 identity sequence. After the commit, the unit of work waits for the process's `Sealer`,
-which moves committed outbox rows into `events` in batches, one pass at a time under an
-advisory lock: each event gets its `seq` and its hash chained to the one before, the chain
+which moves committed outbox rows into `events` in batches, one pass at a time under the
+chain head's row lock: each event gets its `seq` and its hash chained to the one before, the chain
 never forks, and `seq` order is commit order (a feed reader polling `after=seq` can never
 miss an event that is sealed later with a lower number).
 """
@@ -21,12 +21,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import insert
 
-from aphub.db import UnitOfWork
+from aphub.db import UnitOfWork, Writes
 from aphub.ids import uuid7
-from aphub.models.events import Event, EventOutbox
+from aphub.models.events import EventOutbox
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +178,7 @@ def outbox_values(
     ]
 
 
-def appended(uow: UnitOfWork) -> None:
+def appended(uow: Writes) -> None:
     """Note that the unit wrote events itself: they are sealed once it commits."""
     uow.state["events_written"] = True
 
@@ -208,54 +207,62 @@ async def write_outbox(uow: UnitOfWork) -> None:
     uow.state["events_written"] = True
 
 
+_HEAD = "SELECT seq, hash FROM event_chain_head WHERE id = 1 FOR UPDATE"
 _OUTBOX = (
     "SELECT n, id, type, occurred_at, actor_organisation_id, actor_client_id, subject_type, "
-    "subject_id, subject_version, child_id, data FROM event_outbox ORDER BY n LIMIT :n"
+    "subject_id, subject_version, child_id, data::text AS data FROM event_outbox "
+    "ORDER BY n LIMIT $1"
 )
-# any fixed key: every process's sealer takes it, so one pass runs at a time in the hub
-SEALING_LOCK = 0x0A9_E7E27
+# A batch in one statement: its events into the chain (the outbox's columns with `seq`
+# after `id`, then the hashes), its outbox rows out by key, and the new head.
+_SEAL = (
+    "WITH sealed AS (INSERT INTO events (id, seq, type, occurred_at, actor_organisation_id, "
+    "actor_client_id, subject_type, subject_id, subject_version, child_id, data, prev_hash, "
+    "hash) SELECT id, seq, type, occurred_at, actor_organisation_id, actor_client_id, "
+    "subject_type, subject_id, subject_version, child_id, data::jsonb, prev_hash, hash "
+    "FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::timestamptz[], $5::uuid[], "
+    "$6::text[], $7::text[], $8::uuid[], $9::int[], $10::uuid[], $11::text[], $12::text[], "
+    "$13::text[]) AS e(id, seq, type, occurred_at, actor_organisation_id, actor_client_id, "
+    "subject_type, subject_id, subject_version, child_id, data, prev_hash, hash)), "
+    "moved AS (DELETE FROM event_outbox WHERE n = ANY($14::bigint[])) "
+    "UPDATE event_chain_head SET seq = $15, hash = $16 WHERE id = 1"
+)
+_SEALED_COLUMNS = 13
 
 
-async def seal_pass(engine: AsyncEngine, batch: int = 5000) -> int:
-    """Move committed outbox rows into the chain, in one transaction; the count moved.
+async def seal_pass(connection: Any, batch: int = 5000) -> int:
+    """Move committed outbox rows into the chain, in one transaction on this asyncpg
+    connection; the count moved.
 
-    The sealing lock makes this the only writer of the chain head, and the pass commits
-    before the next one can start, so `seq` order is commit order: a feed reader polling
-    `after=seq` never misses an event that is sealed later with a lower number.
+    The chain head's row lock makes this the only writer of the chain, and the pass
+    commits before the next one can read the outbox, so `seq` order is commit order: a
+    feed reader polling `after=seq` never misses an event that is sealed later with a
+    lower number.
     """
     sealed = 0
-    async with engine.begin() as conn:
-        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEALING_LOCK})
-        head = (
-            await conn.execute(text("SELECT seq, hash FROM event_chain_head WHERE id = 1"))
-        ).one()
-        seq, prev = int(head.seq), str(head.hash)
+    async with connection.transaction():
+        head = await connection.fetchrow(_HEAD)  # waits for any other pass to commit
+        seq, prev = int(head["seq"]), str(head["hash"])
         while True:
-            outbox = (await conn.execute(text(_OUTBOX), {"n": batch})).mappings().all()
+            outbox = await connection.fetch(_OUTBOX, batch)
             if not outbox:
                 break
-            rows = []
+            columns: list[list[Any]] = [[] for _ in range(_SEALED_COLUMNS)]
             for row in outbox:
                 seq += 1
-                columns = {k: row[k] for k in row if k != "n"}
-                columns["seq"] = seq
-                digest = chain_hash(prev, hashed_fields(**columns))
-                rows.append({**columns, "prev_hash": prev, "hash": digest})
+                fields = {k: row[k] for k in OUTBOX_COLUMNS}
+                fields["data"] = orjson.loads(row["data"])
+                digest = chain_hash(prev, hashed_fields(**fields, seq=seq))
+                values = [*(row[k] for k in OUTBOX_COLUMNS), prev, digest]
+                values.insert(1, seq)  # the chain's columns: id, seq, then the outbox's
+                for column, value in zip(columns, values, strict=True):
+                    column.append(value)
                 prev = digest
-            await conn.execute(insert(Event), rows)
             # by key, never by range: a row with a lower `n` may commit after this read
-            await conn.execute(
-                text("DELETE FROM event_outbox WHERE n = ANY(:ns)"),
-                {"ns": [row["n"] for row in outbox]},
-            )
+            await connection.execute(_SEAL, *columns, [row["n"] for row in outbox], seq, prev)
             sealed += len(outbox)
             if len(outbox) < batch:
                 break
-        if sealed:
-            await conn.execute(
-                text("UPDATE event_chain_head SET seq = :seq, hash = :hash WHERE id = 1"),
-                {"seq": seq, "hash": prev},
-            )
     return sealed
 
 
@@ -269,8 +276,8 @@ class Sealer:
     amortised over every transition committed in the meantime.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool  # an asyncpg pool
         self._lock = asyncio.Lock()
         self._requested = 0
         self._done = 0
@@ -283,7 +290,8 @@ class Sealer:
                 return
             covers = self._requested
             try:
-                await seal_pass(self._engine)
+                async with self._pool.acquire() as connection:
+                    await seal_pass(connection)
             except Exception:
                 # the events are committed in the outbox; the next pass (any request's, or
                 # the one at start-up) seals them. The caller's change has committed, so

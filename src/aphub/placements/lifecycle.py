@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 
 from aphub import registration
 from aphub.auth.principal import Principal
-from aphub.db import UnitOfWork
+from aphub.db import UnitOfWork, Writes
 from aphub.errors import FieldError, Invalid
 from aphub.models import Child, IntendedOutcome, PlacementReview
 from aphub.models.providers import ProviderProfile
@@ -34,7 +34,7 @@ from aphub.placements.service import (
 
 
 async def offer(
-    uow: UnitOfWork,
+    uow: Writes,
     principal: Principal,
     placement_id: uuid.UUID,
     body: OfferAction,
@@ -53,7 +53,7 @@ async def offer(
 
 
 async def decline(
-    uow: UnitOfWork,
+    uow: Writes,
     principal: Principal,
     placement_id: uuid.UUID,
     body: ReasonAction,
@@ -69,7 +69,7 @@ async def decline(
 
 
 async def cancel(
-    uow: UnitOfWork,
+    uow: Writes,
     principal: Principal,
     placement_id: uuid.UUID,
     body: ReasonAction,
@@ -206,7 +206,7 @@ async def extend(
 
 
 async def end(
-    uow: UnitOfWork,
+    uow: Writes,
     principal: Principal,
     placement_id: uuid.UUID,
     body: EndAction,
@@ -238,7 +238,7 @@ async def end(
 
 
 async def propose_end(
-    uow: UnitOfWork,
+    uow: Writes,
     principal: Principal,
     placement_id: uuid.UUID,
     body: ProposeEndAction,

@@ -15,7 +15,7 @@ import orjson
 from sqlalchemy import select
 
 from aphub.auth.principal import Principal
-from aphub.db import Reads, UnitOfWork
+from aphub.db import Reads, UnitOfWork, Writes
 from aphub.events.log import outbox_insert
 from aphub.models import Organisation, Placement
 from aphub.sharing.placements import placement_visible
@@ -199,36 +199,18 @@ def _lock_sql(organisation_type: str, policy: Policy) -> str:
 
 
 async def lock_visible(
-    uow: UnitOfWork, principal: Principal, placement_id: uuid.UUID
+    uow: Writes, principal: Principal, placement_id: uuid.UUID
 ) -> LockedPlacement | None:
     """The placement, row-locked until the unit commits, or None when the caller may not
     see it. One statement: the visibility condition is the lock's WHERE, so a hidden row
     is never locked, and a row changed while this waited for the lock is judged again
     as it now is."""
-    row = await fetchrow_in_transaction(
-        uow,
+    row = await uow.fetchrow_in_transaction(
         _lock_sql(principal.organisation_type, active_policy()),
         principal.organisation_id,
         placement_id,
     )
     return None if row is None else LockedPlacement(row)
-
-
-async def fetchrow_in_transaction(uow: UnitOfWork, sql: str, *args: Any) -> Any:
-    """One row of a statement that must run inside the unit's transaction (a row lock
-    lasts until commit). `uow.fetchrow` would run a statement that comes before any other
-    in autocommit; here the first statement goes through SQLAlchemy, which sends BEGIN
-    ahead of it (no separate round trip), and later ones straight to asyncpg."""
-    async with uow.lock:
-        session = uow.session
-        if session.new or session.dirty or session.deleted:
-            await session.flush()  # what the unit has changed so far, as any read sees it
-        connection = await session.connection()
-        driver: Any = (await connection.get_raw_connection()).driver_connection
-        if driver.is_in_transaction():
-            return await driver.fetchrow(sql, *args)
-        rows = (await connection.exec_driver_sql(sql, args)).mappings().all()
-        return rows[0] if rows else None
 
 
 @cache

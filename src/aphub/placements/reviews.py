@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from aphub.auth.principal import Principal
-from aphub.db import UnitOfWork
+from aphub.db import UnitOfWork, Writes
 from aphub.errors import Forbidden, Invalid, NotFound
 from aphub.ids import uuid7
 from aphub.placements import repository
@@ -29,7 +29,11 @@ _OUTCOME_IDS = "SELECT array_agg(id) AS ids FROM intended_outcomes WHERE placeme
 @dataclass(frozen=True, slots=True)
 class RecordedReview:
     id: uuid.UUID
-    review: dict[str, Any]  # as `GET .../reviews` lists it
+    json: str  # the review as `GET .../reviews` lists it, built by its INSERT
+
+    @property
+    def review(self) -> dict[str, Any]:
+        return dict(orjson.loads(self.json))
 
 
 def _json(value: Any) -> str:
@@ -37,7 +41,7 @@ def _json(value: Any) -> str:
 
 
 async def record_review(
-    uow: UnitOfWork,
+    uow: Writes,
     principal: Principal,
     placement_id: uuid.UUID,
     body: ReviewCreate,
@@ -97,7 +101,7 @@ async def record_review(
         alongside=review,
     )
     assert recorded is not None, "the review's INSERT returns it"
-    return RecordedReview(review_id, orjson.loads(recorded))
+    return RecordedReview(review_id, recorded)
 
 
 async def list_reviews(

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from aphub.auth.principal import Principal
 from aphub.children.routes import cursor_id
-from aphub.db import UnitOfWork
+from aphub.db import UnitOfWork, Writes
 from aphub.deps import UoW, principal_with
 from aphub.errors import NotFound, problem_responses
 from aphub.http import IfMatch, parse_if_match
@@ -156,6 +156,17 @@ def changed_response(p: LockedPlacement) -> Response:
 
 
 Action = Callable[[UnitOfWork, Principal, uuid.UUID, Any, int | None], Awaitable[LockedPlacement]]
+# the actions made wholly in SQL, which `aphub.fastpath` also serves on a `WriteUnit`
+StatementAction = Callable[
+    [Writes, Principal, uuid.UUID, Any, int | None], Awaitable[LockedPlacement]
+]
+STATEMENT_ACTIONS: dict[str, tuple[StatementAction, type[BaseModel]]] = {
+    "offer": (lifecycle.offer, OfferAction),
+    "decline": (lifecycle.decline, ReasonAction),
+    "end": (lifecycle.end, EndAction),
+    "cancel": (lifecycle.cancel, ReasonAction),
+    "propose-end": (lifecycle.propose_end, ProposeEndAction),
+}
 
 
 def _action(name: str, act: Action, body_type: type[BaseModel], summary: str) -> None:
@@ -231,22 +242,22 @@ async def placement_history(
 
 @router.get(
     "/{placement_id}/reviews",
-    response_model=list[Review],
     summary="Reviews of the placement",
-    responses=problem_responses(401, 403, 404, 422),
+    response_class=Response,
+    responses={200: {"model": list[Review]}, **problem_responses(401, 403, 404, 422)},
 )
-async def list_placement_reviews(
-    placement_id: uuid.UUID, uow: UoW, principal: Reader
-) -> list[dict[str, Any]]:
-    return await reviews.list_reviews(uow, principal, placement_id)
+async def list_placement_reviews(placement_id: uuid.UUID, uow: UoW, principal: Reader) -> Response:
+    # the reviews as PostgreSQL built them, as `POST .../reviews` answers each
+    listed = await reviews.list_reviews(uow, principal, placement_id)
+    return Response(orjson.dumps(listed), media_type="application/json")
 
 
 @router.post(
     "/{placement_id}/reviews",
     status_code=201,
-    response_model=Review,
     summary="Record a review (progress, views, decision, actions, next review)",
-    responses=ACTION_ERRORS,
+    response_class=Response,
+    responses={201: {"model": Review}, **ACTION_ERRORS},
 )
 async def record_placement_review(
     placement_id: uuid.UUID,
@@ -254,8 +265,13 @@ async def record_placement_review(
     uow: UoW,
     principal: Writer,
     if_match: IfMatch = None,
-) -> dict[str, Any]:
-    recorded = await reviews.record_review(
-        uow, principal, placement_id, body, parse_if_match(if_match)
-    )
-    return recorded.review
+) -> Response:
+    return await review_response(uow, principal, placement_id, body, parse_if_match(if_match))
+
+
+async def review_response(
+    uow: Writes, principal: Principal, placement_id: uuid.UUID, body: Any, if_match: int | None
+) -> Response:
+    """The answer to a review: the review as its INSERT returned it."""
+    recorded = await reviews.record_review(uow, principal, placement_id, body, if_match)
+    return Response(recorded.json, status_code=201, media_type="application/json")

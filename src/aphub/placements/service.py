@@ -20,7 +20,7 @@ import orjson
 from sqlalchemy import delete, select
 
 from aphub.auth.principal import Principal
-from aphub.db import UnitOfWork
+from aphub.db import UnitOfWork, Writes
 from aphub.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
 from aphub.events.log import Actor, appended, outbox_insert, outbox_values
 from aphub.models import IntendedOutcome, Organisation, Placement
@@ -37,7 +37,7 @@ def actor_of(principal: Principal) -> Actor:
 
 
 async def locked(
-    uow: UnitOfWork, principal: Principal, placement_id: uuid.UUID, if_match: int | None
+    uow: Writes, principal: Principal, placement_id: uuid.UUID, if_match: int | None
 ) -> LockedPlacement:
     """The placement, row-locked, if the caller may see it (404 otherwise)."""
     placement = await repository.lock_visible(uow, principal, placement_id)
@@ -48,7 +48,7 @@ async def locked(
     return placement
 
 
-async def acts_as_commissioner(uow: UnitOfWork, principal: Principal, p: LockedPlacement) -> bool:
+async def acts_as_commissioner(uow: Writes, principal: Principal, p: LockedPlacement) -> bool:
     if principal.organisation_id == p.commissioner_id:
         return True
     if principal.organisation_type != "local_authority":
@@ -57,7 +57,7 @@ async def acts_as_commissioner(uow: UnitOfWork, principal: Principal, p: LockedP
     return p.child_home_la_id == principal.organisation_id
 
 
-async def require_commissioner(uow: UnitOfWork, principal: Principal, p: LockedPlacement) -> None:
+async def require_commissioner(uow: Writes, principal: Principal, p: LockedPlacement) -> None:
     if not await acts_as_commissioner(uow, principal, p):
         raise Forbidden("Only the commissioner (or the child's home LA) may do this")
 
@@ -111,7 +111,7 @@ class Alongside:
 
 
 async def transition(
-    uow: UnitOfWork,
+    uow: Writes,
     principal: Principal,
     p: LockedPlacement,
     event_type: str,
