@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
+import asyncpg
 import orjson
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -150,6 +151,12 @@ class SerialSession(AsyncSession):
             await super().rollback()
 
 
+# The statements run on plain asyncpg connections are fixed shapes whose plans do not
+# depend on their parameters' values; re-planning them per call (custom plans for the
+# large list statement take longer than running it) is waste.
+_STATEMENT_SETTINGS = {"application_name": "aphub", "plan_cache_mode": "force_generic_plan"}
+
+
 async def _reset_read_connection(connection: Any) -> None:
     """Read-pool connections run autocommit statements or one transaction and change no
     session state, so asyncpg's default reset (RESET ALL, UNLISTEN, CLOSE ALL: a round trip
@@ -168,6 +175,7 @@ class Database:
             self.engine, expire_on_commit=False, class_=SerialSession
         )
         self._pool_size = settings.db_pool_size
+        self._dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         self._read_pool: Any = None
         self._read_pool_lock = asyncio.Lock()
         self._sealer: Any = None
@@ -180,29 +188,27 @@ class Database:
         if self._read_pool is None:
             async with self._read_pool_lock:
                 if self._read_pool is None:
-                    import asyncpg
-
-                    dsn = make_url(self.url).set(drivername="postgresql")
                     self._read_pool = await asyncpg.create_pool(
-                        dsn.render_as_string(hide_password=False),
+                        self._dsn,
                         min_size=1,
                         max_size=self._pool_size,
-                        # the read statements are fixed shapes whose plans do not depend on
-                        # their parameters' values; re-planning them per call (custom plans
-                        # for the large list statement take longer than running it) is waste
-                        server_settings={
-                            "application_name": "aphub",
-                            "plan_cache_mode": "force_generic_plan",
-                        },
+                        server_settings=_STATEMENT_SETTINGS,
                         reset=_reset_read_connection,
                     )
         return self._read_pool
 
+    async def connect(self) -> Any:
+        """A connection of its own, set up as the statement pool's are."""
+        return await asyncpg.connect(self._dsn, server_settings=_STATEMENT_SETTINGS)
+
     async def dispose(self) -> None:
         """Close every connection. Like the engine, the database opens new ones if used
         again (an ASGI server may run the lifespan more than once)."""
+        if self._sealer is not None:
+            sealer, self._sealer = self._sealer, None
+            await sealer.close()
         if self._read_pool is not None:
-            pool, self._read_pool, self._sealer = self._read_pool, None, None
+            pool, self._read_pool = self._read_pool, None
             await pool.close()
         await self.engine.dispose()
 
@@ -211,7 +217,7 @@ class Database:
         if self._sealer is None:
             from aphub.events.log import Sealer  # the event log builds on this module
 
-            self._sealer = Sealer(await self.read_pool())
+            self._sealer = Sealer(self.connect)
         await self._sealer.seal()
 
     @asynccontextmanager

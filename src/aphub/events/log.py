@@ -16,6 +16,7 @@ import asyncio
 import hashlib
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -274,13 +275,24 @@ class Sealer:
     response it sends can be followed by a feed read that includes them. Callers arriving
     while a pass runs share the next one, so the chain's commits (one WAL flush each) are
     amortised over every transition committed in the meantime.
+
+    A pass runs on a connection of the sealer's own: every response waits for a pass, and
+    one that queued for a pooled connection behind the requests it is to answer would
+    hold them all.
     """
 
-    def __init__(self, pool: Any) -> None:
-        self._pool = pool  # an asyncpg pool
+    def __init__(self, connect: Callable[[], Awaitable[Any]]) -> None:
+        self._connect = connect  # opens an asyncpg connection
+        self._connection: Any = None
         self._lock = asyncio.Lock()
         self._requested = 0
         self._done = 0
+
+    async def close(self) -> None:
+        async with self._lock:
+            if self._connection is not None:
+                connection, self._connection = self._connection, None
+                await connection.close()
 
     async def seal(self) -> None:
         self._requested += 1
@@ -290,12 +302,16 @@ class Sealer:
                 return
             covers = self._requested
             try:
-                async with self._pool.acquire() as connection:
-                    await seal_pass(connection)
+                if self._connection is None or self._connection.is_closed():
+                    self._connection = await self._connect()
+                await seal_pass(self._connection)
             except Exception:
                 # the events are committed in the outbox; the next pass (any request's, or
                 # the one at start-up) seals them. The caller's change has committed, so
                 # this must not turn its success into an error.
                 log.exception("sealing the event outbox failed; it is retried on the next pass")
+                if self._connection is not None:
+                    self._connection.terminate()  # a fresh one for the next pass
+                    self._connection = None
                 return
             self._done = covers
