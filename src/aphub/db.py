@@ -7,9 +7,12 @@ There is one way to get a session: `UnitOfWork`. A request opens one, services
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
@@ -454,30 +457,82 @@ class UnitOfWork:
         await self.session.commit()
 
 
+@dataclass(frozen=True, slots=True)
+class Carried:
+    """A statement that rides on a unit's first one, in the same round trip (the
+    Idempotency-Key claim on a transition's row lock): a SELECT of one row, its
+    parameters, the names of its columns, and the check its row must pass (it raises)."""
+
+    sql: str
+    args: tuple[Any, ...]
+    check: Callable[[Mapping[str, Any]], None]
+    columns: tuple[str, ...]
+
+
+_FOUND = "carried_target_found"
+_JOINED = (
+    "SELECT carried.*, EXISTS (SELECT 1 FROM target) AS carried_target_found, target.* "
+    "FROM carried LEFT JOIN target ON true"
+)
+
+
+@functools.cache
+def _carrying(carried: str, sql: str, shift: int) -> str:
+    """`carried` and `sql` as one statement: the carried row, and `sql`'s row if any."""
+    shifted = re.sub(r"\$(\d+)", lambda m: f"${int(m.group(1)) + shift}", sql)
+    return f"WITH carried AS ({carried}), target AS ({shifted}) {_JOINED}"
+
+
 class WriteUnit:
     """A transaction on a plain asyncpg connection, for changes made wholly in SQL (the
     placement transitions and reviews): no ORM session, whose checkout, greenlets and
     commit cost more than the statements of such a change. It gives services the same
-    statements as `UnitOfWork` (`Writes`); `Database.write_unit` opens and commits it."""
+    statements as `UnitOfWork` (`Writes`); `Database.write_unit` opens and commits it.
+
+    A statement given to `carry` runs with the unit's first statement when that is a
+    `fetchrow_in_transaction` (as a transition's row lock is), in one round trip; else on
+    its own, before the first."""
 
     def __init__(self, connection: Any) -> None:
         self._conn = connection
         self.state: dict[str, Any] = {}
         self._before_commit: list[Callable[[WriteUnit], Awaitable[None]]] = []
         self._after_rollback: list[tuple[str, tuple[Any, ...]]] = []
+        self._carried: Carried | None = None
+
+    def carry(self, statement: Carried) -> None:
+        self._carried = statement
+
+    async def _run_carried(self) -> None:
+        statement, self._carried = self._carried, None
+        if statement is not None:
+            statement.check(await self._conn.fetchrow(statement.sql, *statement.args))
 
     def before_commit(self, hook: Callable[[WriteUnit], Awaitable[None]]) -> None:
         if hook not in self._before_commit:
             self._before_commit.append(hook)
 
     async def fetch(self, sql: str, *args: Any) -> list[Any]:
+        await self._run_carried()
         return list(await self._conn.fetch(sql, *args))
 
     async def fetchrow(self, sql: str, *args: Any) -> Any:
+        await self._run_carried()
         return await self._conn.fetchrow(sql, *args)
 
     async def fetchrow_in_transaction(self, sql: str, *args: Any) -> Any:
-        return await self._conn.fetchrow(sql, *args)  # the unit begins with its transaction
+        # in the transaction: the unit begins with it
+        statement, self._carried = self._carried, None
+        if statement is None:
+            return await self._conn.fetchrow(sql, *args)
+        row = await self._conn.fetchrow(
+            _carrying(statement.sql, sql, len(statement.args)), *statement.args, *args
+        )
+        statement.check(row)
+        if not row[_FOUND]:
+            return None
+        skip = {*statement.columns, _FOUND}
+        return {name: value for name, value in row.items() if name not in skip}
 
     async def in_transaction(self) -> bool:
         return True
@@ -487,6 +542,7 @@ class WriteUnit:
         self._after_rollback.append((sql, args))
 
     async def commit(self) -> None:
+        await self._run_carried()
         for hook in list(self._before_commit):
             await hook(self)
         await self._conn.execute("COMMIT")

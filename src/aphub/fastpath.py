@@ -159,7 +159,8 @@ def write_route(path: str, body_type: type[BaseModel], change: Change) -> Route:
             claim = None
             if key is not None:
                 digest = idempotency.request_hash(request.method, request.url.path, raw)
-                claim = await idempotency.claim(unit, principal.client_id, key, digest)
+                statement, claim = idempotency.claiming(unit, principal.client_id, key, digest)
+                unit.carry(statement)  # with the row lock, one round trip
             response = await change(unit, principal, placement_id, body, if_match)
             if claim is not None:
                 claim.response = response  # kept before the unit commits

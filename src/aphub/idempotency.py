@@ -10,7 +10,7 @@ so is one that claimed the key just as the first committed (see `_CLAIM`).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -19,7 +19,7 @@ from fastapi import Depends, Header, Request
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 
-from aphub.db import UnitOfWork, Writes
+from aphub.db import Carried, UnitOfWork, Writes
 from aphub.deps import unit_of_work
 from aphub.errors import Conflict, Invalid, Problem
 
@@ -72,9 +72,17 @@ class Replayed(Problem):
 # taken; a first request that committed in that moment is not seen, but its row is then
 # there when this one keeps its own, and `_KEEP` refuses (409) instead of acting twice.
 _CLAIM = (
-    "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS claimed, k.request_hash, "
-    "k.response_status, k.response_body, k.response_headers::text AS response_headers "
+    "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS key_claimed, "
+    "k.request_hash AS key_request_hash, k.response_status AS key_response_status, "
+    "k.response_body AS key_response_body, k.response_headers::text AS key_response_headers "
     "FROM (VALUES (1)) AS one LEFT JOIN idempotency_keys k ON k.client_id = $2 AND k.key = $3"
+)
+_CLAIM_COLUMNS = (
+    "key_claimed",
+    "key_request_hash",
+    "key_response_status",
+    "key_response_body",
+    "key_response_headers",
 )
 _KEEP = (
     "INSERT INTO idempotency_keys (client_id, key, request_hash, response_status, "
@@ -100,25 +108,36 @@ def checked_key(value: str | None) -> str | None:
     return value
 
 
-async def claim(unit: Writes, client_id: str, key: str, digest: str) -> Claim:
-    """Claim the key as the unit's first statement (the lock is the transaction's until it
-    commits), replay or refuse what an earlier request left under it, and keep this
-    request's response under it before the unit commits (set `Claim.response`)."""
-    row = await unit.fetchrow_in_transaction(_CLAIM, f"{client_id}\n{key}", client_id, key)
-    if not row["claimed"]:
-        raise Conflict("A request with this Idempotency-Key is still being processed")
-    if row["request_hash"] is not None:
-        if row["request_hash"] != digest:
-            raise Invalid.field(
-                HEADER, "This Idempotency-Key was used with a different request body"
-            )
-        raise Replayed(
-            row["response_status"],
-            bytes(row["response_body"]),
-            orjson.loads(row["response_headers"]),
-        )
+def claiming(unit: Writes, client_id: str, key: str, digest: str) -> tuple[Carried, Claim]:
+    """The claim of the key, as a statement to run first in the unit (the lock is the
+    transaction's until it commits): its check replays or refuses what an earlier request
+    left under the key, or has this request's response kept under it before the unit
+    commits (set `Claim.response`)."""
     claimed = Claim(client_id, key, digest)
-    unit.before_commit(claimed.keep)
+
+    def check(row: Mapping[str, Any]) -> None:
+        if not row["key_claimed"]:
+            raise Conflict("A request with this Idempotency-Key is still being processed")
+        if row["key_request_hash"] is not None:
+            if row["key_request_hash"] != digest:
+                raise Invalid.field(
+                    HEADER, "This Idempotency-Key was used with a different request body"
+                )
+            raise Replayed(
+                row["key_response_status"],
+                bytes(row["key_response_body"]),
+                orjson.loads(row["key_response_headers"]),
+            )
+        unit.before_commit(claimed.keep)
+
+    statement = Carried(_CLAIM, (f"{client_id}\n{key}", client_id, key), check, _CLAIM_COLUMNS)
+    return statement, claimed
+
+
+async def claim(unit: Writes, client_id: str, key: str, digest: str) -> Claim:
+    """Claim the key now, as the unit's first statement (see `claiming`)."""
+    statement, claimed = claiming(unit, client_id, key, digest)
+    statement.check(await unit.fetchrow_in_transaction(statement.sql, *statement.args))
     return claimed
 
 
