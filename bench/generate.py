@@ -48,7 +48,7 @@ from aphub.db import async_url, start_embedded_postgres
 from aphub.migrate import migrate
 from aphub.placements.schemas import Destination, EndReason, LegalBasis, PrimaryReason
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 DEFAULT_CHILDREN = 100_000
 DEFAULT_SEED = 20261123
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent / ".data"
