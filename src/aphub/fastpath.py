@@ -158,7 +158,7 @@ def write_route(path: str, body_type: type[BaseModel], change: Change) -> Route:
         async with database.write_unit() as unit:
             claim = None
             if key is not None:
-                digest = idempotency.request_hash(request.method, request.url.path, raw)
+                digest = idempotency.request_hash(request.method, request.scope["path"], raw)
                 statement, claim = idempotency.claiming(unit, principal.client_id, key, digest)
                 unit.carry(statement)  # with the row lock, one round trip
             response = await change(unit, principal, placement_id, body, if_match)

@@ -38,22 +38,34 @@ class Claim:
     response: Response | None = None
 
     async def keep(self, unit: Writes) -> None:
-        """Store the response under the key, last thing in the request's transaction."""
+        """Store the response under the key as the request's transaction commits. A first
+        request that committed between the claim's snapshot and its lock left a row under
+        the key: the insert then violates the key's uniqueness, and this one is 409."""
         response = self.response
         if response is None or response.status_code >= 500:
             return
         headers = {k: v for k, v in response.headers.items() if k in _KEPT_HEADERS}
-        kept = await unit.fetchrow(
-            _KEEP,
-            self.client_id,
-            self.key,
-            self.request_hash,
-            response.status_code,
-            bytes(response.body),
-            orjson.dumps(headers).decode(),
+        values = (
+            _text(self.client_id),
+            _text(self.key),
+            _text(self.request_hash),
+            str(int(response.status_code)),
+            _bytes(bytes(response.body)),
+            f"{_text(orjson.dumps(headers).decode())}::jsonb",
         )
-        if kept is None:  # a first request committed between the claim's snapshot and lock
-            raise Conflict("A request with this Idempotency-Key was processed meanwhile; retry")
+        unit.at_commit(
+            f"{_KEEP} ({', '.join(values)})",
+            Conflict("A request with this Idempotency-Key was processed meanwhile; retry"),
+        )
+
+
+def _bytes(value: bytes) -> str:
+    """A SQL literal of the bytes that holds only hex digits, whatever they are."""
+    return f"decode('{value.hex()}', 'hex')"
+
+
+def _text(value: str) -> str:
+    return f"convert_from({_bytes(value.encode())}, 'UTF8')"
 
 
 class Replayed(Problem):
@@ -84,10 +96,11 @@ _CLAIM_COLUMNS = (
     "key_response_body",
     "key_response_headers",
 )
+# The kept response goes with the COMMIT, in its round trip: a statement of literal
+# values, each hex-encoded (see `_bytes`), so nothing a client sent is ever SQL text.
 _KEEP = (
     "INSERT INTO idempotency_keys (client_id, key, request_hash, response_status, "
-    "response_body, response_headers) VALUES ($1, $2, $3, $4, $5, $6::text::jsonb) "
-    "ON CONFLICT (client_id, key) DO NOTHING RETURNING true AS kept"
+    "response_body, response_headers) VALUES"
 )
 
 
@@ -162,7 +175,7 @@ async def idempotency_guard(
     if token is None:
         return  # the route's own authentication answers 401
     client_id = principal_from_token(request, token).client_id
-    digest = request_hash(request.method, request.url.path, await request.body())
+    digest = request_hash(request.method, request.scope["path"], await request.body())
     request.scope["aphub.idempotency"] = await claim(uow, client_id, idempotency_key, digest)
 
 

@@ -176,6 +176,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         redoc_url=None,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        # no OpenTelemetry here: without this, FastAPI asks on every request whether a
+        # tracer, meter or logger provider has been configured since
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.db = database
