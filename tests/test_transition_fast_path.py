@@ -1,0 +1,436 @@
+"""The placement transitions served by `aphub.fastpath.write_route` (a review, and the
+actions made wholly in SQL): the Idempotency-Key claim that rides on the row lock replays,
+refuses another body, refuses a duplicate in flight and keeps nothing from a refusal; the
+body is validated as FastAPI would; and `WriteUnit` runs a carried statement whatever the
+unit does first, or at its commit if it does nothing."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import date, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import orjson
+import pytest
+from fastapi import FastAPI
+from pydantic import BaseModel
+from starlette.routing import Match, Route
+
+from aphub import fastpath
+from aphub.db import Carried, Database
+from aphub.errors import Conflict
+from tests.placement_factories import Area, active, make_area, requested
+
+KEY = "Idempotency-Key"
+PROBLEM_JSON = "application/problem+json"
+
+
+def review_body(**overrides: Any) -> dict[str, Any]:
+    today = date.today()
+    return {
+        "held_on": today.isoformat(),
+        "attendees": ["child", "provider"],
+        "decision": "continue",
+        "next_review_date": (today + timedelta(weeks=6)).isoformat(),
+        **overrides,
+    }
+
+
+def keyed(headers: dict[str, str], key: str) -> dict[str, str]:
+    return {**headers, KEY: key}
+
+
+def client_id(area: Area) -> str:
+    """The client of the area provider's token (see `tests.factories.token_for`)."""
+    return f"test-{area.provider.id.hex[:8]}"
+
+
+async def written(superuser: asyncpg.Connection, pid: str) -> tuple[int, int, int]:
+    """The placement's version, its `placement.reviewed` events (sealed or not), and its
+    review rows."""
+    row = await superuser.fetchrow(
+        "SELECT p.version, "
+        "(SELECT count(*) FROM events e "
+        " WHERE e.subject_id = p.id AND e.type = 'placement.reviewed') "
+        "+ (SELECT count(*) FROM event_outbox o "
+        "   WHERE o.subject_id = p.id AND o.type = 'placement.reviewed') AS reviewed, "
+        "(SELECT count(*) FROM placement_reviews r WHERE r.placement_id = p.id) AS reviews "
+        "FROM placements p WHERE p.id = $1",
+        uuid.UUID(pid),
+    )
+    return row["version"], row["reviewed"], row["reviews"]
+
+
+async def events_of(superuser: asyncpg.Connection, pid: str, kind: str) -> int:
+    count = await superuser.fetchval(
+        "SELECT (SELECT count(*) FROM events WHERE subject_id = $1 AND type = $2) "
+        "+ (SELECT count(*) FROM event_outbox WHERE subject_id = $1 AND type = $2)",
+        uuid.UUID(pid),
+        kind,
+    )
+    return int(count)
+
+
+async def kept_keys(superuser: asyncpg.Connection) -> int:
+    return int(await superuser.fetchval("SELECT count(*) FROM idempotency_keys"))
+
+
+@pytest.fixture
+def fast_path(monkeypatch: pytest.MonkeyPatch) -> list[type[BaseModel]]:
+    """The body models the fast path validated, in order: proof a request went through
+    `write_route` and not through its FastAPI twin."""
+    seen: list[type[BaseModel]] = []
+    validate = fastpath._body
+
+    def spy(model: type[BaseModel], raw: bytes) -> BaseModel:
+        seen.append(model)
+        return validate(model, raw)
+
+    monkeypatch.setattr(fastpath, "_body", spy)
+    return seen
+
+
+async def reviewing(client: httpx.AsyncClient, app: FastAPI, db: Database) -> tuple[Area, str]:
+    """An area whose provider holds an active placement, and that placement's id."""
+    area = await make_area(app, db, registration="pru")
+    return area, (await active(client, area))["id"]
+
+
+def test_the_transitions_are_routed_to_the_fast_path_first(app: FastAPI) -> None:
+    actions = ["offer", "decline", "end", "cancel", "propose-end"]
+    for name in ["reviews", *actions]:
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": f"/v1/placements/{uuid.uuid4()}/{name}",
+            "root_path": "",
+        }
+        first = next(r for r in app.router.routes if r.matches(scope)[0] is Match.FULL)
+        assert isinstance(first, Route)
+        assert first.endpoint.__module__ == "aphub.fastpath", name
+
+
+async def test_a_retried_review_replays_the_first_answer_and_records_one_review(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    db: Database,
+    superuser: asyncpg.Connection,
+    fast_path: list[type[BaseModel]],
+) -> None:
+    area, pid = await reviewing(client, app, db)
+    version, reviewed, reviews = await written(superuser, pid)
+    assert (reviewed, reviews) == (0, 0)
+    url = f"/v1/placements/{pid}/reviews"
+    headers = keyed(area.provider_headers, "review-1")
+    body = review_body(child_views="Settling in well")
+    fast_path.clear()
+    first = await client.post(url, json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    assert "Idempotent-Replayed" not in first.headers
+    again = await client.post(url, json=body, headers=headers)
+    assert again.status_code == 201, again.text
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.headers["content-type"] == first.headers["content-type"]
+    assert again.content == first.content
+    assert again.json() == first.json()
+    assert first.json()["child_views"] == "Settling in well"
+    assert len(fast_path) == 2  # both went through the fast path
+    assert await written(superuser, pid) == (version + 1, 1, 1)
+    assert await superuser.fetchval("SELECT count(*) FROM placement_reviews") == 1
+    assert await kept_keys(superuser) == 1
+    read = await client.get(f"/v1/placements/{pid}", headers=area.provider_headers)
+    assert read.headers["ETag"] == f'"{version + 1}"'
+    assert read.json()["version"] == version + 1
+
+
+async def test_a_review_key_reused_with_another_body_is_422_and_records_nothing_more(
+    client: httpx.AsyncClient, app: FastAPI, db: Database, superuser: asyncpg.Connection
+) -> None:
+    area, pid = await reviewing(client, app, db)
+    url = f"/v1/placements/{pid}/reviews"
+    headers = keyed(area.provider_headers, "review-k")
+    r = await client.post(url, json=review_body(), headers=headers)
+    assert r.status_code == 201, r.text
+    after_first = await written(superuser, pid)
+    assert after_first[1:] == (1, 1)
+    other = review_body(child_views="Another account of the meeting")
+    r = await client.post(url, json=other, headers=headers)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"] == PROBLEM_JSON
+    assert "Idempotent-Replayed" not in r.headers
+    problem = r.json()
+    assert [e["field"] for e in problem["errors"]] == [KEY]
+    assert "different request body" in problem["detail"]
+    assert await written(superuser, pid) == after_first
+    assert await kept_keys(superuser) == 1
+
+
+async def test_a_duplicate_review_while_the_first_is_in_flight_is_409(
+    client: httpx.AsyncClient, app: FastAPI, db: Database, superuser: asyncpg.Connection
+) -> None:
+    """As in test_idempotency: another connection holds the key's advisory lock, as a
+    first request still running would; the claim riding on the row lock cannot take it."""
+    area, pid = await reviewing(client, app, db)
+    before = await written(superuser, pid)
+    url = f"/v1/placements/{pid}/reviews"
+    headers = keyed(area.provider_headers, "inflight")
+    lock = "hashtextextended($1, 0)"
+    held = f"{client_id(area)}\ninflight"
+    await superuser.execute(f"SELECT pg_advisory_lock({lock})", held)
+    try:
+        r = await client.post(url, json=review_body(), headers=headers)
+        assert r.status_code == 409, r.text
+        assert r.headers["content-type"] == PROBLEM_JSON
+        assert "still being processed" in r.json()["detail"]
+        assert await written(superuser, pid) == before
+        assert await kept_keys(superuser) == 0
+    finally:
+        await superuser.execute(f"SELECT pg_advisory_unlock({lock})", held)
+    r = await client.post(url, json=review_body(), headers=headers)
+    assert r.status_code == 201, r.text
+    assert "Idempotent-Replayed" not in r.headers
+    assert await written(superuser, pid) == (before[0] + 1, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("k" * 256, "String should have at most 255 characters"),
+        ("", "String should have at least 1 character"),
+    ],
+    ids=["256-characters", "empty"],
+)
+async def test_a_key_out_of_bounds_is_422_naming_the_header_and_writes_nothing(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    db: Database,
+    superuser: asyncpg.Connection,
+    key: str,
+    message: str,
+) -> None:
+    area, pid = await reviewing(client, app, db)
+    before = await written(superuser, pid)
+    r = await client.post(
+        f"/v1/placements/{pid}/reviews",
+        json=review_body(),
+        headers=keyed(area.provider_headers, key),
+    )
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"] == PROBLEM_JSON
+    assert r.json()["errors"] == [{"field": KEY, "message": message}]
+    assert await written(superuser, pid) == before
+    assert await kept_keys(superuser) == 0
+    # the longest key allowed is taken
+    r = await client.post(
+        f"/v1/placements/{pid}/reviews",
+        json=review_body(),
+        headers=keyed(area.provider_headers, "k" * 255),
+    )
+    assert r.status_code == 201, r.text
+
+
+def _bad_bodies() -> list[tuple[str, bytes, list[tuple[str, str | None]]]]:
+    """Each bad body, and the fields (with their messages, where fixed) its 422 names."""
+    return [
+        ("empty", b"", [("body", "Field required")]),
+        ("malformed-json", b'{"held_on": ', [("body", "JSON decode error")]),
+        ("unknown-decision", orjson.dumps(review_body(decision="maybe")), [("decision", None)]),
+        (
+            "nul-in-text",
+            orjson.dumps(review_body(child_views="a\u0000b")),
+            [("body", "text must not contain NUL or unrepresentable characters")],
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "errors"),
+    [(raw, errors) for _, raw, errors in _bad_bodies()],
+    ids=[name for name, _, _ in _bad_bodies()],
+)
+async def test_a_body_the_hub_cannot_take_is_422_and_writes_nothing(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    db: Database,
+    superuser: asyncpg.Connection,
+    raw: bytes,
+    errors: list[tuple[str, str | None]],
+) -> None:
+    area, pid = await reviewing(client, app, db)
+    before = await written(superuser, pid)
+    url = f"/v1/placements/{pid}/reviews"
+    headers = {**keyed(area.provider_headers, "body-1"), "Content-Type": "application/json"}
+    r = await client.post(url, content=raw, headers=headers)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"] == PROBLEM_JSON
+    problem = r.json()
+    assert problem["status"] == 422
+    assert [e["field"] for e in problem["errors"]] == [field for field, _ in errors]
+    for got, (_, message) in zip(problem["errors"], errors, strict=True):
+        if message is not None:
+            assert got["message"] == message
+    assert await written(superuser, pid) == before
+    assert await kept_keys(superuser) == 0
+    # nothing was kept under the key: a good body with it is judged afresh
+    r = await client.post(url, json=review_body(), headers=keyed(area.provider_headers, "body-1"))
+    assert r.status_code == 201, r.text
+    assert "Idempotent-Replayed" not in r.headers
+
+
+@pytest.mark.parametrize("hidden", ["another-providers", "no-such-placement"])
+async def test_a_keyed_review_of_a_placement_out_of_sight_is_404_and_keeps_nothing(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    db: Database,
+    superuser: asyncpg.Connection,
+    hidden: str,
+) -> None:
+    _, pid = await reviewing(client, app, db)
+    stranger = await make_area(app, db, la_code="802", registration="pru")
+    own = (await active(client, stranger))["id"]
+    target = pid if hidden == "another-providers" else str(uuid.uuid4())
+    before = await written(superuser, pid)
+    headers = keyed(stranger.provider_headers, "seen-nothing")
+    r = await client.post(f"/v1/placements/{target}/reviews", json=review_body(), headers=headers)
+    assert r.status_code == 404, r.text
+    assert r.headers["content-type"] == PROBLEM_JSON
+    assert await written(superuser, pid) == before
+    assert await kept_keys(superuser) == 0
+    # had the 404 been kept under the key, this (another path, so another request hash)
+    # would be refused as the key reused with a different body
+    r = await client.post(f"/v1/placements/{own}/reviews", json=review_body(), headers=headers)
+    assert r.status_code == 201, r.text
+    assert "Idempotent-Replayed" not in r.headers
+    assert (await written(superuser, own))[1:] == (1, 1)
+    assert await written(superuser, pid) == before
+
+
+async def test_a_retried_offer_through_the_fast_path_replays_body_and_etag(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    db: Database,
+    superuser: asyncpg.Connection,
+    fast_path: list[type[BaseModel]],
+) -> None:
+    area = await make_area(app, db)
+    pid = (await requested(client, area))["id"]
+    url = f"/v1/placements/{pid}/offer"
+    headers = keyed(area.provider_headers, "offer-1")
+    body = {"note": "Place from Monday"}
+    fast_path.clear()
+    first = await client.post(url, json=body, headers=headers)
+    assert first.status_code == 200, first.text
+    assert "Idempotent-Replayed" not in first.headers
+    again = await client.post(url, json=body, headers=headers)
+    assert again.status_code == 200, again.text
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.content == first.content
+    assert again.headers["ETag"] == first.headers["ETag"] == '"2"'
+    assert first.json()["status"] == "offered"
+    assert len(fast_path) == 2
+    assert await events_of(superuser, pid, "placement.offered") == 1
+    assert await superuser.fetchval("SELECT version FROM placements") == 2
+    # without the key, the same offer is judged afresh: illegal now
+    r = await client.post(url, json=body, headers=area.provider_headers)
+    assert r.status_code == 409, r.text
+    assert await events_of(superuser, pid, "placement.offered") == 1
+
+
+# --- WriteUnit ----------------------------------------------------------------------
+
+
+def _marking(seen: list[dict[str, Any]]) -> Carried:
+    """A carried SELECT that leaves a mark only its own transaction sees."""
+
+    def check(row: Mapping[str, Any]) -> None:
+        seen.append(dict(row))
+
+    return Carried(
+        "SELECT set_config('aphub.carried', $1, true) AS carried_mark,"
+        " pg_current_xact_id()::text AS carried_xid",
+        ("marked",),
+        check,
+        ("carried_mark", "carried_xid"),
+    )
+
+
+@pytest.mark.parametrize("method", ["fetch", "fetchrow"])
+async def test_a_carried_statement_runs_alone_before_a_plain_first_statement(
+    db: Database, method: str
+) -> None:
+    seen: list[dict[str, Any]] = []
+    sql = "SELECT current_setting('aphub.carried', true) AS mark, pg_current_xact_id()::text AS xid"
+    async with db.write_unit() as unit:
+        unit.carry(_marking(seen))
+        if method == "fetch":
+            rows = await unit.fetch(sql)
+            assert len(rows) == 1
+            row = rows[0]
+        else:
+            row = await unit.fetchrow(sql)
+        assert len(seen) == 1  # checked before the statement's answer came back
+        assert seen[0]["carried_mark"] == "marked"
+        # the plain statement ran after it, in the same transaction, and returns its own
+        # columns only
+        assert dict(row) == {"mark": "marked", "xid": seen[0]["carried_xid"]}
+        await unit.fetchrow("SELECT 1")
+    assert len(seen) == 1  # once only
+
+
+async def test_a_carried_statement_rides_on_a_first_fetchrow_in_transaction(
+    db: Database,
+) -> None:
+    """One statement: the check sees the carried row, the caller only its own (or None
+    when its statement found nothing, the check having run all the same)."""
+    seen: list[dict[str, Any]] = []
+    async with db.write_unit() as unit:
+        unit.carry(_marking(seen))
+        row = await unit.fetchrow_in_transaction("SELECT $1::int AS n WHERE $1::int > 0", 7)
+    assert row == {"n": 7}
+    assert [s["carried_mark"] for s in seen] == ["marked"]
+    seen.clear()
+    async with db.write_unit() as unit:
+        unit.carry(_marking(seen))
+        row = await unit.fetchrow_in_transaction("SELECT $1::int AS n WHERE $1::int > 0", 0)
+    assert row is None
+    assert [s["carried_mark"] for s in seen] == ["marked"]
+
+
+async def test_a_unit_that_runs_no_statement_still_checks_its_carried_one_at_commit(
+    db: Database, superuser: asyncpg.Connection
+) -> None:
+    seen: list[dict[str, Any]] = []
+    async with db.write_unit() as unit:
+        unit.carry(_marking(seen))
+    assert len(seen) == 1
+    committed = seen[0]["carried_xid"]
+    status = "SELECT pg_xact_status($1::text::xid8)"
+    assert await superuser.fetchval(status, committed) == "committed"
+
+    def refuse(row: Mapping[str, Any]) -> None:
+        seen.append(dict(row))
+        raise Conflict("refused by the carried statement's check")
+
+    hooks: list[str] = []
+
+    async def before_commit(_: Any) -> None:
+        hooks.append("ran")
+
+    async def refused_unit() -> None:
+        async with db.write_unit() as unit:
+            unit.before_commit(before_commit)
+            unit.carry(
+                Carried(
+                    "SELECT pg_current_xact_id()::text AS carried_xid", (), refuse, ("carried_xid",)
+                )
+            )
+
+    seen.clear()
+    with pytest.raises(Conflict, match="refused by the carried"):
+        await refused_unit()
+    assert len(seen) == 1
+    assert hooks == []  # refused before the unit's last hooks
+    assert await superuser.fetchval(status, seen[0]["carried_xid"]) == "aborted"
