@@ -1,5 +1,5 @@
-"""The placement transitions served by `aphub.fastpath.write_route` (a review, and the
-actions made wholly in SQL): the Idempotency-Key claim that rides on the row lock replays,
+"""The placement transitions served by `aphub.fastpath.write_route` (a review, and every
+action): the Idempotency-Key claim that rides on the row lock replays,
 refuses another body, refuses a duplicate in flight and keeps nothing from a refusal; the
 body is validated as FastAPI would; and `WriteUnit` runs a carried statement whatever the
 unit does first, or at its commit if it does nothing."""
@@ -100,7 +100,7 @@ async def reviewing(client: httpx.AsyncClient, app: FastAPI, db: Database) -> tu
 
 
 def test_the_transitions_are_routed_to_the_fast_path_first(app: FastAPI) -> None:
-    actions = ["offer", "decline", "end", "cancel", "propose-end"]
+    actions = ["offer", "decline", "start", "extend", "end", "cancel", "propose-end"]
     for name in ["reviews", *actions]:
         scope = {
             "type": "http",

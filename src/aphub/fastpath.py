@@ -34,8 +34,8 @@ from aphub.http import parse_if_match
 from aphub.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from aphub.placements import repository as placements
 from aphub.placements.routes import (
-    STATEMENT_ACTIONS,
-    StatementAction,
+    ACTIONS,
+    Action,
     changed_response,
     placement_json_response,
     review_response,
@@ -169,7 +169,7 @@ def write_route(path: str, body_type: type[BaseModel], change: Change) -> Route:
     return Route(path, endpoint, methods=["POST"], include_in_schema=False)
 
 
-def _acting(act: StatementAction) -> Change:
+def _acting(act: Action) -> Change:
     async def change(
         unit: WriteUnit,
         principal: Principal,
@@ -188,7 +188,7 @@ ROUTES = [
     read_route("/v1/placements/{placement_id}", "placement_id", "placements:read", _placement),
     write_route("/v1/placements/{placement_id}/reviews", ReviewCreate, review_response),
     *(
-        write_route(f"/v1/placements/{{placement_id}}/{name}", body_type, _acting(act))
-        for name, (act, body_type) in STATEMENT_ACTIONS.items()
+        write_route(f"/v1/placements/{{placement_id}}/{name}", action.body, _acting(action.act))
+        for name, action in ACTIONS.items()
     ),
 ]

@@ -6,15 +6,16 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from decimal import Decimal
+from functools import cache
+from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
 from aphub import registration
 from aphub.auth.principal import Principal
-from aphub.db import UnitOfWork, Writes
+from aphub.db import Writes
 from aphub.errors import FieldError, Invalid
-from aphub.models import Child, IntendedOutcome, PlacementReview
-from aphub.models.providers import ProviderProfile
 from aphub.placements.repository import LockedPlacement
 from aphub.placements.schemas import (
     EndAction,
@@ -25,6 +26,7 @@ from aphub.placements.schemas import (
     StartAction,
 )
 from aphub.placements.service import (
+    Alongside,
     locked,
     require_commissioner,
     require_provider,
@@ -84,33 +86,58 @@ async def cancel(
     return p
 
 
-async def lock_provider_starts(uow: UnitOfWork, provider_id: uuid.UUID) -> None:
+async def lock_provider_starts(uow: Writes, provider_id: uuid.UUID) -> None:
     """Serialise starts at one unregistered provider until commit: the threshold counts
     committed active placements, so two starts checked side by side could both pass
-    and together cross it. Taken after the placement's row lock and before the event
-    chain head, the order every transition takes its locks in."""
-    await uow.session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-        {"key": f"placement-starts:{provider_id}"},
-    )
+    and together cross it. Taken after the placement's row lock, the order every
+    transition takes its locks in."""
+    await uow.fetchrow(_STARTS_LOCK, f"placement-starts:{provider_id}")
+
+
+_STARTS_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
+_FLAGGED_CHILD = (
+    "SELECT looked_after OR sen_provision = 'ehcp' AS flagged FROM children WHERE id = $1"
+)
+
+
+@cache
+def _counts() -> tuple[str, tuple[str, ...], dict[str, Any]]:
+    """The registration counts (`registration.counts`, which the directory's alert uses
+    too) compiled once for asyncpg: the SQL, its parameters' names in order, and the
+    values of all but the provider's id."""
+    pupils, flagged = registration.counts(bindparam("provider_id", None))
+    query = select(pupils.label("pupils"), flagged.label("flagged"))
+    compiled = query.compile(dialect=asyncpg_dialect())  # type: ignore[no-untyped-call]
+    assert compiled.positiontup is not None  # a positional dialect
+    return compiled.string, tuple(compiled.positiontup), dict(compiled.construct_params())
 
 
 async def threshold_breach(
-    uow: UnitOfWork, provider_id: uuid.UUID, adding: LockedPlacement | None = None
+    uow: Writes, provider_id: uuid.UUID, adding: LockedPlacement | None = None
 ) -> str | None:
     """Why an unregistered provider would be over the registration threshold, or None."""
-    pupils_sql, flagged_sql = registration.counts(provider_id)
-    pupils, flagged = (await uow.session.execute(select(pupils_sql, flagged_sql))).one()
+    sql, names, values = _counts()
+    row = await uow.fetchrow(
+        sql, *(provider_id if n == "provider_id" else values[n] for n in names)
+    )
+    pupils, flagged = row["pupils"], row["flagged"]
     if adding is not None and (adding.hours_per_week or 0) >= registration.FULL_TIME_HOURS:
-        child = await uow.session.get(Child, adding.child_id)
         pupils += 1
-        if child is not None and (child.looked_after or child.sen_provision == "ehcp"):
+        child = await uow.fetchrow(_FLAGGED_CHILD, adding.child_id)
+        if child is not None and child["flagged"]:
             flagged += 1
     return registration.breach(pupils, flagged)
 
 
+_START_FACTS = (
+    "SELECT (SELECT count(*) FROM intended_outcomes WHERE placement_id = $1) AS outcomes, "
+    "pp.registration_status, pp.qa_status FROM (VALUES (1)) AS one "
+    "LEFT JOIN provider_profiles pp ON pp.organisation_id = $2"
+)
+
+
 async def start(
-    uow: UnitOfWork,
+    uow: Writes,
     principal: Principal,
     placement_id: uuid.UUID,
     body: StartAction,
@@ -120,10 +147,8 @@ async def start(
     require_provider(principal, p)
     require_status(p, "start", "offered")
     missing: list[FieldError] = []
-    outcomes = await uow.session.scalar(
-        select(func.count()).where(IntendedOutcome.placement_id == p.id)
-    )
-    if not outcomes:
+    facts = await uow.fetchrow(_START_FACTS, p.id, p.provider_id)
+    if not facts["outcomes"]:
         missing.append(FieldError("intended_outcomes", "at least one intended outcome"))
     if not p.exit_strategy:
         missing.append(FieldError("exit_strategy", "an exit strategy"))
@@ -133,8 +158,7 @@ async def start(
         missing.append(FieldError("hours_per_week", "hours per week"))
     elif p.hours_per_week < Decimal(25) and not p.part_time_justification:
         missing.append(FieldError("part_time_justification", "a justification for part-time hours"))
-    profile = await uow.session.get(ProviderProfile, p.provider_id)
-    unregistered = profile is None or profile.registration_status in (None, "unregistered")
+    unregistered = facts["registration_status"] in (None, "unregistered")
     if unregistered:
         if p.safeguarding_confirmed_on is None:
             missing.append(
@@ -143,7 +167,7 @@ async def start(
                     "the commissioner's safeguarding confirmation date (unregistered provider)",
                 )
             )
-        qa = profile.qa_status if profile else "not_assessed"
+        qa = facts["qa_status"] or "not_assessed"  # no profile: not assessed
         if qa != "approved":
             missing.append(
                 FieldError("provider.qa_status", f"a current QA status of approved (is {qa})")
@@ -169,8 +193,19 @@ async def start(
     return p
 
 
+_REVIEW_LOCK = (
+    "SELECT id, placement_id, decision, extension_applied FROM placement_reviews "
+    "WHERE id = $1 FOR UPDATE"
+)
+# the extension is applied by the transition's own statement (an `Alongside`)
+_EXTENSION_APPLIED = (
+    "UPDATE placement_reviews SET extension_applied = true WHERE id = $1 "
+    "RETURNING NULL::text AS body"
+)
+
+
 async def extend(
-    uow: UnitOfWork,
+    uow: Writes,
     principal: Principal,
     placement_id: uuid.UUID,
     body: ExtendAction,
@@ -179,28 +214,28 @@ async def extend(
     p = await locked(uow, principal, placement_id, if_match)
     await require_commissioner(uow, principal, p)
     require_status(p, "extend", "active")
-    review = await uow.session.get(PlacementReview, body.review_id, with_for_update=True)
-    if review is None or review.placement_id != p.id:
+    review = await uow.fetchrow(_REVIEW_LOCK, body.review_id)
+    if review is None or review["placement_id"] != p.id:
         raise Invalid.field("review_id", "review_id must name a review of this placement")
-    if review.decision != "extend":
-        raise Invalid.field("review_id", f"that review decided to {review.decision}, not extend")
-    if review.extension_applied:
+    if review["decision"] != "extend":
+        raise Invalid.field("review_id", f"that review decided to {review['decision']}, not extend")
+    if review["extension_applied"]:
         raise Invalid.field("review_id", "that review's extension has already been applied")
     if body.planned_end_date <= p.planned_end_date:
         raise Invalid.field("planned_end_date", "an extension must move the planned end later")
     previous = p.planned_end_date
     p.planned_end_date = body.planned_end_date
-    review.extension_applied = True
     await transition(
         uow,
         principal,
         p,
         "placement.extended",
         {
-            "review_id": str(review.id),
+            "review_id": str(review["id"]),
             "from": previous.isoformat(),
             "to": body.planned_end_date.isoformat(),
         },
+        alongside=Alongside(_EXTENSION_APPLIED, (review["id"],)),
     )
     return p
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -155,21 +156,50 @@ def changed_response(p: LockedPlacement) -> Response:
     return placement_json_response(p.json, p.id, version=p.version)
 
 
-Action = Callable[[UnitOfWork, Principal, uuid.UUID, Any, int | None], Awaitable[LockedPlacement]]
-# the actions made wholly in SQL, which `aphub.fastpath` also serves on a `WriteUnit`
-StatementAction = Callable[
-    [Writes, Principal, uuid.UUID, Any, int | None], Awaitable[LockedPlacement]
-]
-STATEMENT_ACTIONS: dict[str, tuple[StatementAction, type[BaseModel]]] = {
-    "offer": (lifecycle.offer, OfferAction),
-    "decline": (lifecycle.decline, ReasonAction),
-    "end": (lifecycle.end, EndAction),
-    "cancel": (lifecycle.cancel, ReasonAction),
-    "propose-end": (lifecycle.propose_end, ProposeEndAction),
+# Every action runs on statements alone (`Writes`): the FastAPI route below, GraphQL and
+# `aphub.fastpath` (which serves these paths first, on a `WriteUnit`) share it.
+Action = Callable[[Writes, Principal, uuid.UUID, Any, int | None], Awaitable[LockedPlacement]]
+
+
+@dataclass(frozen=True, slots=True)
+class PlacementAction:
+    act: Action
+    body: type[BaseModel]
+    summary: str
+
+
+ACTIONS: dict[str, PlacementAction] = {
+    "offer": PlacementAction(
+        lifecycle.offer, OfferAction, "Provider offers a place (requested → offered)"
+    ),
+    "decline": PlacementAction(
+        lifecycle.decline, ReasonAction, "Provider declines (requested → declined)"
+    ),
+    "start": PlacementAction(
+        lifecycle.start,
+        StartAction,
+        "Provider starts the placement (offered → active), once every guard is met",
+    ),
+    "extend": PlacementAction(
+        lifecycle.extend,
+        ExtendAction,
+        "Commissioner extends, as a review decided (active, planned end moves)",
+    ),
+    "end": PlacementAction(
+        lifecycle.end, EndAction, "Commissioner ends with reason and destination (active → ended)"
+    ),
+    "cancel": PlacementAction(
+        lifecycle.cancel, ReasonAction, "Commissioner cancels (requested or offered → cancelled)"
+    ),
+    "propose-end": PlacementAction(
+        lifecycle.propose_end,
+        ProposeEndAction,
+        "Provider proposes an end to the commissioner (active)",
+    ),
 }
 
 
-def _action(name: str, act: Action, body_type: type[BaseModel], summary: str) -> None:
+def _action(name: str, action: PlacementAction) -> None:
     async def endpoint(
         placement_id: uuid.UUID,
         body: BaseModel,
@@ -178,54 +208,24 @@ def _action(name: str, act: Action, body_type: type[BaseModel], summary: str) ->
         if_match: IfMatch = None,
     ) -> Response:
         return changed_response(
-            await act(uow, principal, placement_id, body, parse_if_match(if_match))
+            await action.act(uow, principal, placement_id, body, parse_if_match(if_match))
         )
 
-    endpoint.__annotations__["body"] = body_type  # each action validates its own body
+    endpoint.__annotations__["body"] = action.body  # each action validates its own body
     endpoint.__name__ = f"{name.replace('-', '_')}_placement"
     router.add_api_route(
         f"/{{placement_id}}/{name}",
         endpoint,
         methods=["POST"],
-        summary=summary,
+        summary=action.summary,
         response_class=Response,
         responses={200: {"model": PlacementView}, **ACTION_ERRORS},
         name=endpoint.__name__,
     )
 
 
-_action("offer", lifecycle.offer, OfferAction, "Provider offers a place (requested → offered)")
-_action("decline", lifecycle.decline, ReasonAction, "Provider declines (requested → declined)")
-_action(
-    "start",
-    lifecycle.start,
-    StartAction,
-    "Provider starts the placement (offered → active), once every guard is met",
-)
-_action(
-    "extend",
-    lifecycle.extend,
-    ExtendAction,
-    "Commissioner extends, as a review decided (active, planned end moves)",
-)
-_action(
-    "end",
-    lifecycle.end,
-    EndAction,
-    "Commissioner ends with reason and destination (active → ended)",
-)
-_action(
-    "cancel",
-    lifecycle.cancel,
-    ReasonAction,
-    "Commissioner cancels (requested or offered → cancelled)",
-)
-_action(
-    "propose-end",
-    lifecycle.propose_end,
-    ProposeEndAction,
-    "Provider proposes an end to the commissioner (active)",
-)
+for _name, _placement_action in ACTIONS.items():
+    _action(_name, _placement_action)
 
 
 @router.get(
