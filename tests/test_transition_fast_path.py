@@ -22,7 +22,11 @@ from starlette.routing import Match, Route
 from aphub import fastpath
 from aphub.db import Carried, Database
 from aphub.errors import Conflict
+from aphub.idempotency import KEPT_ANSWER, Claim, KeptAnswer
+from aphub.placements import reviews
+from aphub.placements.schemas import ReviewCreate
 from tests.placement_factories import Area, active, make_area, requested
+from tests.placement_seeds import principal_of
 
 KEY = "Idempotency-Key"
 PROBLEM_JSON = "application/problem+json"
@@ -434,3 +438,42 @@ async def test_a_unit_that_runs_no_statement_still_checks_its_carried_one_at_com
     assert len(seen) == 1
     assert hooks == []  # refused before the unit's last hooks
     assert await superuser.fetchval(status, seen[0]["carried_xid"]) == "aborted"
+
+
+async def test_a_transition_keeping_its_answer_refuses_a_key_kept_meanwhile(
+    client: httpx.AsyncClient, app: FastAPI, db: Database, superuser: asyncpg.Connection
+) -> None:
+    """The transition's statement keeps the answer under the key; a first request that
+    committed between the claim's snapshot and its lock has kept one already (the claim
+    did not see it): the statement keeps nothing, and the transition is 409, undone."""
+    area, pid = await reviewing(client, app, db)
+    principal = principal_of(area.provider)
+    await superuser.execute(
+        "INSERT INTO idempotency_keys (client_id, key, request_hash, response_status, "
+        "response_body, response_headers) VALUES ($1, 'meanwhile', 'x', 201, '', '{}')",
+        principal.client_id,
+    )
+    before = await written(superuser, pid)
+
+    async def review_keeping(claim: Claim) -> reviews.RecordedReview:
+        async with db.write_unit() as unit:
+            unit.state[KEPT_ANSWER] = KeptAnswer(claim, 201, etag=False)
+            body = ReviewCreate.model_validate(review_body())
+            return await reviews.record_review(unit, principal, uuid.UUID(pid), body, None)
+
+    refused = Claim(principal.client_id, "meanwhile", "y")
+    with pytest.raises(Conflict, match="processed meanwhile"):
+        await review_keeping(refused)
+    assert not refused.kept
+    assert await written(superuser, pid) == before  # no version, event or review
+
+    kept = Claim(principal.client_id, "fresh", "z")
+    recorded = await review_keeping(kept)
+    assert kept.kept
+    row = await superuser.fetchrow(
+        "SELECT response_status, response_body, response_headers::text AS headers "
+        "FROM idempotency_keys WHERE key = 'fresh'"
+    )
+    assert row["response_status"] == 201
+    assert bytes(row["response_body"]) == recorded.json.encode()
+    assert orjson.loads(row["headers"]) == {"content-type": "application/json"}

@@ -146,7 +146,13 @@ def _body(model: type[BaseModel], raw: bytes) -> BaseModel:
         raise validation_problem(errors) from None
 
 
-def write_route(path: str, body_type: type[BaseModel], change: Change) -> Route:
+def write_route(
+    path: str, body_type: type[BaseModel], change: Change, *, status: int, etag: bool
+) -> Route:
+    """A transition's route. It answers `status` with the JSON the transition's statement
+    builds (and that version's ETag if `etag`), which that statement keeps under the
+    Idempotency-Key too."""
+
     async def endpoint(request: Request) -> Response:
         principal = _principal(request, "placements:write")
         placement_id = _id(request, "placement_id")
@@ -161,9 +167,12 @@ def write_route(path: str, body_type: type[BaseModel], change: Change) -> Route:
                 digest = idempotency.request_hash(request.method, request.scope["path"], raw)
                 statement, claim = idempotency.claiming(unit, principal.client_id, key, digest)
                 unit.carry(statement)  # with the row lock, one round trip
+                unit.state[idempotency.KEPT_ANSWER] = idempotency.KeptAnswer(claim, status, etag)
             response = await change(unit, principal, placement_id, body, if_match)
             if claim is not None:
-                claim.response = response  # kept before the unit commits
+                if claim.kept and response.status_code != status:
+                    raise RuntimeError(f"{path} kept {status} but answered {response.status_code}")
+                claim.response = response  # kept at the commit, unless already kept
         return response
 
     return Route(path, endpoint, methods=["POST"], include_in_schema=False)
@@ -186,9 +195,21 @@ ROUTES = [
     PageRoute("/v1/children", _children_page, methods=["GET"], include_in_schema=False),
     read_route("/v1/children/{child_id}", "child_id", "passports:read", _child),
     read_route("/v1/placements/{placement_id}", "placement_id", "placements:read", _placement),
-    write_route("/v1/placements/{placement_id}/reviews", ReviewCreate, review_response),
+    write_route(
+        "/v1/placements/{placement_id}/reviews",
+        ReviewCreate,
+        review_response,
+        status=201,
+        etag=False,
+    ),
     *(
-        write_route(f"/v1/placements/{{placement_id}}/{name}", action.body, _acting(action.act))
+        write_route(
+            f"/v1/placements/{{placement_id}}/{name}",
+            action.body,
+            _acting(action.act),
+            status=200,
+            etag=True,
+        )
         for name, action in ACTIONS.items()
     ),
 ]

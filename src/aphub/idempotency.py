@@ -36,13 +36,15 @@ class Claim:
     key: str
     request_hash: str
     response: Response | None = None
+    # the statement that built the answer kept it too (see `KeptAnswer`)
+    kept: bool = False
 
     async def keep(self, unit: Writes) -> None:
         """Store the response under the key as the request's transaction commits. A first
         request that committed between the claim's snapshot and its lock left a row under
         the key: the insert then violates the key's uniqueness, and this one is 409."""
         response = self.response
-        if response is None or response.status_code >= 500:
+        if self.kept or response is None or response.status_code >= 500:
             return
         headers = {k: v for k, v in response.headers.items() if k in _KEPT_HEADERS}
         values = (
@@ -53,10 +55,50 @@ class Claim:
             _bytes(bytes(response.body)),
             f"{_text(orjson.dumps(headers).decode())}::jsonb",
         )
-        unit.at_commit(
-            f"{_KEEP} ({', '.join(values)})",
-            Conflict("A request with this Idempotency-Key was processed meanwhile; retry"),
-        )
+        unit.at_commit(f"{_KEEP} ({', '.join(values)})", Conflict(PROCESSED_MEANWHILE))
+
+
+# A unit's state may hold a `KeptAnswer` under this key: the route answers with the JSON
+# that a placement transition's statement builds (one per action or review), so that
+# statement keeps it too (`kept_answer_sql`), rather than a statement of its own at the
+# commit.
+KEPT_ANSWER = "idempotency.kept_answer"
+PROCESSED_MEANWHILE = "A request with this Idempotency-Key was processed meanwhile; retry"
+
+
+@dataclass(frozen=True, slots=True)
+class KeptAnswer:
+    """How a route will answer: the status, and whether the answer carries the ETag of
+    the version its statement wrote; the body is the JSON text the statement builds."""
+
+    claim: Claim
+    status: int
+    etag: bool
+
+    def args(self) -> list[Any]:
+        """The parameters of `kept_answer_sql`."""
+        claim = self.claim
+        return [claim.client_id, claim.key, claim.request_hash, self.status]
+
+
+_KEEP_ANSWER = (
+    "INSERT INTO idempotency_keys (client_id, key, request_hash, response_status, "
+    "response_body, response_headers)"
+)
+_KEEP_ONCE = "ON CONFLICT (client_id, key) DO NOTHING RETURNING true AS kept"
+
+
+def kept_answer_sql(body: str, first: int, etag: bool) -> str:
+    """An INSERT keeping an answer, for a CTE of the statement that builds it: it reads
+    the JSON text `body` and `version` from the CTE named `answer`, and numbers its
+    parameters (`KeptAnswer.args`) from `$first`. It returns a row only if it kept the
+    answer (a first request that committed meanwhile holds the key: 409)."""
+    headers = "'content-type', 'application/json'"
+    if etag:
+        headers += """, 'etag', '"' || answer.version || '"'"""
+    values = f"${first}, ${first + 1}, ${first + 2}, ${first + 3}"
+    kept = f"{values}, convert_to({body}, 'UTF8'), jsonb_build_object({headers})"
+    return f"{_KEEP_ANSWER} SELECT {kept} FROM answer {_KEEP_ONCE}"  # noqa: S608 - ours
 
 
 def _bytes(value: bytes) -> str:

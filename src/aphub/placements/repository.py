@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from aphub.auth.principal import Principal
 from aphub.db import Reads, UnitOfWork, Writes
-from aphub.events.log import outbox_insert
+from aphub.events.log import OUTBOX_COLUMNS, outbox_insert
+from aphub.idempotency import kept_answer_sql
 from aphub.models import Organisation, Placement
 from aphub.sharing.placements import placement_visible
 from aphub.sharing.policy import Policy, active_policy
@@ -213,15 +214,25 @@ async def lock_visible(
     return None if row is None else LockedPlacement(row)
 
 
+OUTBOX_PARAMS = len(OUTBOX_COLUMNS)
+
+
 @cache
 def change_sql(
-    columns: tuple[str, ...], returning_json: bool, alongside: str | None, alongside_params: int
+    columns: tuple[str, ...],
+    returning_json: bool,
+    alongside: str | None,
+    alongside_params: int,
+    keep: bool = False,
+    keep_etag: bool = False,
 ) -> str:
     """The statement of a transition, one round trip. Its parameters: those of `alongside`
     first ($1 to $k, as that statement numbers them), then the placement's id, its new
-    version, the values of `columns`, and the event's outbox row. It returns the JSON of
-    the placement as the change left it (`body`, when asked) and the `body` that
-    `alongside` returned (`alongside`)."""
+    version, the values of `columns`, the event's outbox row and those of `keeping`. It
+    returns the JSON of the placement as the change left it (`body`, when asked) and the
+    `body` that `alongside` returned (`alongside`). With `keep`, the statement also keeps
+    that answer (`body`, else `alongside`; with its ETag if `keep_etag`) under the
+    request's Idempotency-Key (`kept_answer_sql`, its parameters last) and returns `kept`."""
     k = alongside_params
     assignments = [f"version = ${k + 2}", "updated_at = now()"]
     assignments += [f"{name} = ${i}" for i, name in enumerate(columns, start=k + 3)]
@@ -233,7 +244,16 @@ def change_sql(
     json = BODY if returning_json else "NULL::text"
     extra = "(SELECT body FROM alongside)" if alongside else "NULL::text"
     join = " JOIN organisations comm ON comm.id = p.commissioner_id" if returning_json else ""
-    return f"WITH {', '.join(ctes)} SELECT {json} AS body, {extra} AS alongside FROM p{join}"
+    answer = f"SELECT {json} AS body, {extra} AS alongside, p.version FROM p{join}"
+    if not keep:
+        return f"WITH {', '.join(ctes)} {answer}"
+    first = k + 3 + len(columns) + OUTBOX_PARAMS
+    body = "answer.body" if returning_json else "answer.alongside"
+    ctes += [f"answer AS ({answer})", f"kept AS ({kept_answer_sql(body, first, keep_etag)})"]
+    return (
+        f"WITH {', '.join(ctes)} SELECT body, alongside, "
+        "EXISTS (SELECT 1 FROM kept) AS kept FROM answer"
+    )
 
 
 async def is_visible(uow: UnitOfWork, principal: Principal, placement_id: uuid.UUID) -> bool:

@@ -23,6 +23,7 @@ from aphub.auth.principal import Principal
 from aphub.db import UnitOfWork, Writes
 from aphub.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
 from aphub.events.log import Actor, appended, outbox_insert, outbox_values
+from aphub.idempotency import KEPT_ANSWER, PROCESSED_MEANWHILE, KeptAnswer
 from aphub.models import IntendedOutcome, Organisation, Placement
 from aphub.placements import repository
 from aphub.placements.repository import JSON_COLUMNS, LockedPlacement
@@ -135,10 +136,22 @@ async def transition(
     )
     values = [_column_value(name, value) for name, value in changes.items()]
     extra = alongside.args if alongside else ()
+    # the route answers with what this statement builds: the statement keeps it too
+    answer: KeptAnswer | None = uow.state.pop(KEPT_ANSWER, None)
     sql = repository.change_sql(
-        tuple(changes), returning_json, alongside.sql if alongside else None, len(extra)
+        tuple(changes),
+        returning_json,
+        alongside.sql if alongside else None,
+        len(extra),
+        keep=answer is not None,
+        keep_etag=answer is not None and answer.etag,
     )
-    row = await uow.fetchrow(sql, *extra, p.id, version, *values, *event)
+    kept = answer.args() if answer else []
+    row = await uow.fetchrow(sql, *extra, p.id, version, *values, *event, *kept)
+    if answer is not None:
+        if not row["kept"]:
+            raise Conflict(PROCESSED_MEANWHILE)
+        answer.claim.kept = True
     appended(uow)
     p.written(version, row["body"])
     returned: str | None = row["alongside"]
