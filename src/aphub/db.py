@@ -292,12 +292,6 @@ class Writes(Reads, Protocol):
 
     def before_commit(self, hook: BeforeCommit) -> None: ...
 
-    def at_commit(self, sql: str, conflict: Exception) -> None:
-        """A statement of literal values (no parameters) to run last, as the unit commits
-        (in the COMMIT's own round trip where the unit can): if it violates a unique
-        constraint, the unit rolls back and `conflict` is raised."""
-        ...
-
     async def fetchrow_in_transaction(self, sql: str, *args: Any) -> Any:
         """One row of a statement that must run inside the transaction (a row lock)."""
         ...
@@ -352,7 +346,6 @@ class UnitOfWork:
         self._begun = False
         self.lock = session.hub_lock if isinstance(session, SerialSession) else TaskLock()
         self._before_commit: list[Callable[[UnitOfWork], Awaitable[None]]] = []
-        self._at_commit: list[tuple[str, Exception]] = []
         self.state: dict[str, Any] = {}
         self.failed = False
         self._after_rollback: list[tuple[str, tuple[Any, ...]]] = []
@@ -365,9 +358,6 @@ class UnitOfWork:
     def before_commit(self, hook: Callable[[UnitOfWork], Awaitable[None]]) -> None:
         if hook not in self._before_commit:
             self._before_commit.append(hook)
-
-    def at_commit(self, sql: str, conflict: Exception) -> None:
-        self._at_commit.append((sql, conflict))
 
     async def raw(self) -> Any:
         """The asyncpg connection beneath the session, inside this transaction.
@@ -464,16 +454,6 @@ class UnitOfWork:
         self._after_rollback.clear()  # committed with the transaction itself
         for hook in list(self._before_commit):
             await hook(self)
-        if self._at_commit:
-            await self.begin()
-            async with self.lock:
-                await self._flushed()
-                connection = await self.raw()
-                for sql, conflict in self._at_commit:
-                    try:
-                        await connection.execute(sql)
-                    except asyncpg.UniqueViolationError as exc:
-                        raise conflict from exc
         await self.session.commit()
 
 
@@ -518,14 +498,10 @@ class WriteUnit:
         self.state: dict[str, Any] = {}
         self._before_commit: list[Callable[[WriteUnit], Awaitable[None]]] = []
         self._after_rollback: list[tuple[str, tuple[Any, ...]]] = []
-        self._at_commit: list[tuple[str, Exception]] = []
         self._carried: Carried | None = None
 
     def carry(self, statement: Carried) -> None:
         self._carried = statement
-
-    def at_commit(self, sql: str, conflict: Exception) -> None:
-        self._at_commit.append((sql, conflict))
 
     async def _run_carried(self) -> None:
         statement, self._carried = self._carried, None
@@ -569,16 +545,7 @@ class WriteUnit:
         await self._run_carried()
         for hook in list(self._before_commit):
             await hook(self)
-        statements = [sql for sql, _conflict in self._at_commit]
-        try:
-            # one message, one round trip: at the first error the rest (COMMIT too) is
-            # skipped and the transaction is left to roll back
-            await self._conn.execute("; ".join([*statements, "COMMIT"]))
-        except asyncpg.UniqueViolationError as exc:
-            for sql, conflict in self._at_commit:
-                if sql.startswith(f"INSERT INTO {exc.table_name} "):
-                    raise conflict from exc
-            raise
+        await self._conn.execute("COMMIT")
 
     async def rollback(self) -> None:
         if self._conn.is_in_transaction():

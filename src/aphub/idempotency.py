@@ -40,22 +40,22 @@ class Claim:
     kept: bool = False
 
     async def keep(self, unit: Writes) -> None:
-        """Store the response under the key as the request's transaction commits. A first
-        request that committed between the claim's snapshot and its lock left a row under
-        the key: the insert then violates the key's uniqueness, and this one is 409."""
+        """Store the response under the key, last thing in the request's transaction."""
         response = self.response
         if self.kept or response is None or response.status_code >= 500:
             return
         headers = {k: v for k, v in response.headers.items() if k in _KEPT_HEADERS}
-        values = (
-            _text(self.client_id),
-            _text(self.key),
-            _text(self.request_hash),
-            str(int(response.status_code)),
-            _bytes(bytes(response.body)),
-            f"{_text(orjson.dumps(headers).decode())}::jsonb",
+        kept = await unit.fetchrow(
+            _KEEP,
+            self.client_id,
+            self.key,
+            self.request_hash,
+            response.status_code,
+            bytes(response.body),
+            orjson.dumps(headers).decode(),
         )
-        unit.at_commit(f"{_KEEP} ({', '.join(values)})", Conflict(PROCESSED_MEANWHILE))
+        if kept is None:  # a first request committed between the claim's snapshot and lock
+            raise Conflict(PROCESSED_MEANWHILE)
 
 
 # A unit's state may hold a `KeptAnswer` under this key: the route answers with the JSON
@@ -101,15 +101,6 @@ def kept_answer_sql(body: str, first: int, etag: bool) -> str:
     return f"{_KEEP_ANSWER} SELECT {kept} FROM answer {_KEEP_ONCE}"  # noqa: S608 - ours
 
 
-def _bytes(value: bytes) -> str:
-    """A SQL literal of the bytes that holds only hex digits, whatever they are."""
-    return f"decode('{value.hex()}', 'hex')"
-
-
-def _text(value: str) -> str:
-    return f"convert_from({_bytes(value.encode())}, 'UTF8')"
-
-
 class Replayed(Problem):
     """Not an error: carries the first response back out through the handlers."""
 
@@ -138,11 +129,10 @@ _CLAIM_COLUMNS = (
     "key_response_body",
     "key_response_headers",
 )
-# The kept response goes with the COMMIT, in its round trip: a statement of literal
-# values, each hex-encoded (see `_bytes`), so nothing a client sent is ever SQL text.
 _KEEP = (
     "INSERT INTO idempotency_keys (client_id, key, request_hash, response_status, "
-    "response_body, response_headers) VALUES"
+    "response_body, response_headers) VALUES ($1, $2, $3, $4, $5, $6::text::jsonb) "
+    "ON CONFLICT (client_id, key) DO NOTHING RETURNING true AS kept"
 )
 
 
