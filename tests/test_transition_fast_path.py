@@ -17,7 +17,7 @@ import orjson
 import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel
-from starlette.routing import Match, Route
+from starlette.routing import Match
 
 from aphub import fastpath
 from aphub.db import Carried, Database
@@ -112,9 +112,10 @@ def test_the_transitions_are_routed_to_the_fast_path_first(app: FastAPI) -> None
             "path": f"/v1/placements/{uuid.uuid4()}/{name}",
             "root_path": "",
         }
-        first = next(r for r in app.router.routes if r.matches(scope)[0] is Match.FULL)
-        assert isinstance(first, Route)
-        assert first.endpoint.__module__ == "aphub.fastpath", name
+        served = [r for r in fastpath.ROUTES if r.matches(scope)[0] is Match.FULL]
+        assert len(served) == 1, name
+        assert served[0].endpoint.__module__ == "aphub.fastpath", name
+    assert any(m.cls is fastpath.FastPath for m in app.user_middleware)
 
 
 async def test_a_retried_review_replays_the_first_answer_and_records_one_review(

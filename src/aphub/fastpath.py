@@ -1,7 +1,8 @@
-"""The hot reads and the placement transitions, served as plain Starlette routes ahead of
-their FastAPI twins (which stay registered: they are what OpenAPI documents and what the
-route coverage test classifies, and they call the same functions). A request here
-resolves no dependencies and opens no ORM session:
+"""The hot reads and the placement transitions, served by plain Starlette routes that the
+`FastPath` middleware dispatches ahead of FastAPI's own stack (its exception middleware,
+exit stack and router). Their FastAPI twins stay registered: they are what OpenAPI
+documents and what the route coverage test classifies, and they call the same functions.
+A request here resolves no dependencies and opens no ORM session:
 - a read verifies the token (cached), reads through the same sharing-layer function on a
   read-pool connection, and returns the JSON that function built;
 - a transition validates its body with the same model, claims its Idempotency-Key and
@@ -14,7 +15,7 @@ most of a read, and most of the Python of a transition.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -23,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
-from starlette.types import Scope
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aphub import idempotency
 from aphub.auth.principal import Principal, bearer_token, principal_from_token
@@ -189,6 +190,51 @@ def _acting(act: Action) -> Change:
         return changed_response(await act(unit, principal, placement_id, body, if_match))
 
     return change
+
+
+class FastPath:
+    """ASGI middleware, inside `HubMiddleware` (request id, access log, body limits): a
+    request that one of `routes` matches fully is served here, its errors answered by the
+    application's own exception handlers (as Starlette's exception middleware would);
+    anything else, and any error without a handler, goes on as before."""
+
+    def __init__(self, app: ASGIApp, routes: Sequence[Route] | None = None) -> None:
+        self.app = app
+        self.routes = list(ROUTES if routes is None else routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for route in self.routes:
+                match, child_scope = route.matches(scope)
+                if match is Match.FULL:
+                    scope.update(child_scope)
+                    await _serve(route, scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
+async def _serve(route: Route, scope: Scope, receive: Receive, send: Send) -> None:
+    request = Request(scope, receive, send)
+    try:
+        response = await route.endpoint(request)
+    except Exception as exc:
+        handler = _handler(request, exc)
+        if handler is None:
+            raise  # answered as any unhandled error (HubMiddleware: 500, logged)
+        response = await handler(request, exc)
+    await response(scope, receive, send)
+
+
+def _handler(request: Request, exc: Exception) -> Any:
+    """The application's handler for this error's class or the nearest base, short of
+    `Exception` itself (whose handler answers errors nothing else handles)."""
+    handlers = request.app.exception_handlers
+    for cls in type(exc).__mro__:
+        if cls is Exception:
+            return None
+        if cls in handlers:
+            return handlers[cls]
+    return None
 
 
 ROUTES = [

@@ -194,8 +194,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         app.include_router(router)
     app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)
     mount_docs(app, title=TITLE)
-    # matched first: the hot reads skip FastAPI's per-request machinery (aphub/fastpath.py)
-    app.router.routes[0:0] = fastpath.ROUTES
+    # the hot reads and the transitions skip FastAPI's per-request machinery
+    app.add_middleware(fastpath.FastPath)  # inside HubMiddleware, added next
     app.add_middleware(
         HubMiddleware,
         max_body_bytes=settings.max_body_bytes,
