@@ -5,6 +5,12 @@ with the change it describes, or neither does. A retry with the same key and bod
 replays the first response; the same key with another body is 422; a duplicate that
 arrives while the first is still running is 409 (it holds the key's advisory lock), and
 so is one that claimed the key just as the first committed (see `_CLAIM`).
+
+On the routes FastAPI serves, the claim is the unit's first statement and the response
+is kept by a statement of its own before the commit. On the placement transitions
+(`aphub.fastpath`), the claim rides on the transition's row lock (`claiming`, carried by
+the `WriteUnit`) and the transition's own statement keeps the answer it builds
+(`KeptAnswer`): the key costs no round trip of its own.
 """
 
 from __future__ import annotations
