@@ -81,8 +81,8 @@ class EventOutbox(EventContent, Base):
 
 class EventChainHead(Base):
     """One row: the last sequence number and hash. Only the sealer writes it, holding
-    the sealing lock, so the chain is extended by one pass at a time and sequence order
-    is commit order."""
+    this row's lock from the start of a pass to its commit, so the chain is extended by
+    one pass at a time and sequence order is commit order."""
 
     __tablename__ = "event_chain_head"
 

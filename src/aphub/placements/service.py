@@ -4,10 +4,11 @@ Each change locks the placement row, checks who may act and in which state, bump
 version and records exactly one event with that version (unique per subject and
 version in the event log), all in the caller's transaction.
 
-The machinery runs on the asyncpg connection beneath the session (performance.md): the
-lock is one statement that also decides visibility, and the change, its version, its
-event and the placement's new JSON are one more, where the ORM took a visibility query,
-a locking load, a flush and a read-back.
+The machinery runs on statements alone (`Writes`: the asyncpg connection beneath a
+unit of work's session, or a `WriteUnit`'s own; performance.md): the lock is one
+statement that also decides visibility, and the change, its version, its event and the
+placement's new JSON are one more, where the ORM took a visibility query, a locking
+load, a flush and a read-back.
 """
 
 from __future__ import annotations
