@@ -134,3 +134,15 @@ async def active(client: httpx.AsyncClient, area: Area) -> dict[str, Any]:
 
 def new_key() -> dict[str, str]:
     return {"Idempotency-Key": uuid.uuid4().hex}
+
+
+def review_body(**overrides: Any) -> dict[str, Any]:
+    """A review held today that continues the placement, with `overrides`."""
+    today = date.today()
+    return {
+        "held_on": today.isoformat(),
+        "attendees": ["child", "provider"],
+        "decision": "continue",
+        "next_review_date": (today + timedelta(weeks=6)).isoformat(),
+        **overrides,
+    }

@@ -15,18 +15,15 @@ from fastapi import FastAPI
 from aphub.db import Database
 from aphub.models import Placement
 from aphub.placements.repository import COLUMNS, LockedPlacement
-from tests.placement_factories import Area, active, make_area, new_key, request_body, requested
-
-
-def review_body(**overrides: Any) -> dict[str, Any]:
-    today = date.today()
-    return {
-        "held_on": today.isoformat(),
-        "attendees": ["child", "provider"],
-        "decision": "continue",
-        "next_review_date": (today + timedelta(weeks=6)).isoformat(),
-        **overrides,
-    }
+from tests.placement_factories import (
+    Area,
+    active,
+    make_area,
+    new_key,
+    request_body,
+    requested,
+    review_body,
+)
 
 
 async def written(superuser: asyncpg.Connection, pid: str) -> tuple[int, int, int]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import date, timedelta
 from typing import Any
 
 import asyncpg
@@ -25,22 +24,11 @@ from aphub.errors import Conflict
 from aphub.idempotency import KEPT_ANSWER, Claim, KeptAnswer
 from aphub.placements import reviews
 from aphub.placements.schemas import ReviewCreate
-from tests.placement_factories import Area, active, make_area, requested
+from tests.placement_factories import Area, active, make_area, requested, review_body
 from tests.placement_seeds import principal_of
 
 KEY = "Idempotency-Key"
 PROBLEM_JSON = "application/problem+json"
-
-
-def review_body(**overrides: Any) -> dict[str, Any]:
-    today = date.today()
-    return {
-        "held_on": today.isoformat(),
-        "attendees": ["child", "provider"],
-        "decision": "continue",
-        "next_review_date": (today + timedelta(weeks=6)).isoformat(),
-        **overrides,
-    }
 
 
 def keyed(headers: dict[str, str], key: str) -> dict[str, str]:
@@ -76,6 +64,21 @@ async def events_of(superuser: asyncpg.Connection, pid: str, kind: str) -> int:
         kind,
     )
     return int(count)
+
+
+async def posted_twice(
+    client: httpx.AsyncClient, url: str, body: dict[str, Any], headers: dict[str, str], status: int
+) -> tuple[httpx.Response, httpx.Response]:
+    """The same keyed POST sent twice: the first answered afresh, the second replayed
+    byte for byte."""
+    first = await client.post(url, json=body, headers=headers)
+    assert first.status_code == status, first.text
+    assert "Idempotent-Replayed" not in first.headers
+    again = await client.post(url, json=body, headers=headers)
+    assert again.status_code == status, again.text
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.content == first.content
+    return first, again
 
 
 async def kept_keys(superuser: asyncpg.Connection) -> int:
@@ -132,15 +135,8 @@ async def test_a_retried_review_replays_the_first_answer_and_records_one_review(
     headers = keyed(area.provider_headers, "review-1")
     body = review_body(child_views="Settling in well")
     fast_path.clear()
-    first = await client.post(url, json=body, headers=headers)
-    assert first.status_code == 201, first.text
-    assert "Idempotent-Replayed" not in first.headers
-    again = await client.post(url, json=body, headers=headers)
-    assert again.status_code == 201, again.text
-    assert again.headers["Idempotent-Replayed"] == "true"
+    first, again = await posted_twice(client, url, body, headers, 201)
     assert again.headers["content-type"] == first.headers["content-type"]
-    assert again.content == first.content
-    assert again.json() == first.json()
     assert first.json()["child_views"] == "Settling in well"
     assert len(fast_path) == 2  # both went through the fast path
     assert await written(superuser, pid) == (version + 1, 1, 1)
@@ -326,13 +322,7 @@ async def test_a_retried_offer_through_the_fast_path_replays_body_and_etag(
     headers = keyed(area.provider_headers, "offer-1")
     body = {"note": "Place from Monday"}
     fast_path.clear()
-    first = await client.post(url, json=body, headers=headers)
-    assert first.status_code == 200, first.text
-    assert "Idempotent-Replayed" not in first.headers
-    again = await client.post(url, json=body, headers=headers)
-    assert again.status_code == 200, again.text
-    assert again.headers["Idempotent-Replayed"] == "true"
-    assert again.content == first.content
+    first, again = await posted_twice(client, url, body, headers, 200)
     assert again.headers["ETag"] == first.headers["ETag"] == '"2"'
     assert first.json()["status"] == "offered"
     assert len(fast_path) == 2
