@@ -74,7 +74,7 @@ async def place(
 ) -> uuid.UUID:
     """A placement row, as the placements service would have left it."""
     today = date.today()
-    async with db.unit_of_work() as uow:
+    async with db.writing() as uow:
         placement = Placement(
             child_id=uuid.UUID(child_id),
             commissioner_id=commissioner.id,

@@ -21,7 +21,7 @@ async def make_org(database: Database, type: str = "school", **values: Any) -> O
     values.setdefault("name", f"{type.replace('_', ' ').title()} {n}")
     if type == "local_authority":
         values.setdefault("la_code", "201")
-    async with database.unit_of_work() as uow:
+    async with database.writing() as uow:
         if type == "school" and "local_authority_id" not in values:
             la = Organisation(type="local_authority", name=f"LA for {n}", la_code=_free_la())
             uow.session.add(la)

@@ -39,7 +39,7 @@ async def make_area(
     la = await make_org(db, "local_authority", la_code=la_code)
     school = await make_org(db, "school", local_authority_id=la.id)
     provider = await make_org(db, "provider", local_authority_id=la.id)
-    async with db.unit_of_work() as uow:
+    async with db.writing() as uow:
         uow.session.add(
             ProviderProfile(
                 organisation_id=provider.id,

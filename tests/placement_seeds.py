@@ -36,7 +36,7 @@ def principal_of(organisation: Organisation) -> Principal:
 
 async def registered_provider(db: Database, area: Area) -> Organisation:
     provider = await make_org(db, "provider", local_authority_id=area.la.id)
-    async with db.unit_of_work() as uow:
+    async with db.writing() as uow:
         uow.session.add(
             ProviderProfile(
                 organisation_id=provider.id, registration_status="pru", qa_status="approved"
@@ -58,7 +58,7 @@ async def seed_active_placements(
     `children` new children and the given providers."""
     la = principal_of(area.la)
     seeded = Seeded([], [])
-    async with db.unit_of_work() as uow:
+    async with db.writing() as uow:
         for i in range(children):
             child = Child(
                 legal_first_name=f"Child{i}",

@@ -47,7 +47,7 @@ async def make_provider(
         **({"name": name} if name else {}),
     )
     if profile:
-        async with database.unit_of_work() as uow:
+        async with database.writing() as uow:
             uow.session.add(ProviderProfile(organisation_id=organisation.id, **profile))
     return organisation
 
@@ -59,7 +59,7 @@ async def add_location(
     values.setdefault("address_1", "1 High Street")
     values.setdefault("postcode", "EC1A 1BB")
     location = ProviderLocation(id=uuid7(), provider_id=provider.id, la_code=la_code, **values)
-    async with database.unit_of_work() as uow:
+    async with database.writing() as uow:
         uow.session.add(location)
     return location
 
@@ -73,7 +73,7 @@ async def add_offer(
     values.setdefault("type", "vocational")
     values.setdefault("name", "Vocational programme")
     offer = ProviderOffer(id=uuid7(), provider_id=provider.id, **values)
-    async with database.unit_of_work() as uow:
+    async with database.writing() as uow:
         uow.session.add(offer)
         await uow.session.flush()
         for location in locations or []:
@@ -84,7 +84,7 @@ async def add_offer(
 async def row_counts(database: Database) -> dict[str, int]:
     """Rows in every table: to show that a refused request wrote nothing anywhere."""
     counts = {}
-    async with database.unit_of_work() as uow:
+    async with database.writing() as uow:
         for table in Base.metadata.sorted_tables:
             counts[table.name] = await uow.session.scalar(select(func.count()).select_from(table))
     return counts

@@ -237,7 +237,7 @@ async def test_every_write_produced_its_event_and_the_chain_verifies(
         "consent.withdrawn",
     ]
     assert {str(r["child_id"]) for r in rows} == {cid}
-    verification = await verify_chain(db.engine)
+    verification = await verify_chain(db)
     assert verification.ok, verification
     assert verification.checked == 7
 

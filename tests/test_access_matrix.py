@@ -445,7 +445,7 @@ class Area:
 
 
 async def build_area(database: Database) -> Area:
-    async with database.unit_of_work() as uow:
+    async with database.writing() as uow:
         s = uow.session
         # "today" as the sharing rules count it: the date in England
         today = await s.scalar(text("SELECT (now() AT TIME ZONE 'Europe/London')::date"))

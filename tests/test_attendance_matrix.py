@@ -86,7 +86,7 @@ async def _area(app: FastAPI, db: Database) -> dict[str, Any]:
     o["dashboard"] = await make_org(db, "dashboard")
     o["operator"] = await make_org(db, "operator")
     p: dict[str, Placement] = {}
-    async with db.unit_of_work() as uow:
+    async with db.writing() as uow:
         child = Child(
             legal_first_name="Alfie",
             legal_last_name="Matrix",

@@ -57,12 +57,13 @@ async def test_child_attendance_needs_the_child_visible_and_the_placement_catego
         assert r.status_code in (403, 404), r.text
         r = await client.get(f"/v1/placements/{ctx['pid']}/attendance", headers=headers)
         assert r.status_code in (403, 404), r.text
-    async with db.engine.connect() as conn:
-        audited = await conn.exec_driver_sql(
+    async with db.reading() as unit:
+        audited = await unit.fetchval(
             "SELECT count(*) FROM access_log_entries WHERE action = 'attendance' "
-            f"AND child_id = '{child}' AND outcome = 'allowed'"
+            "AND child_id = :child_id::uuid AND outcome = 'allowed'",
+            child_id=child,
         )
-        assert audited.scalar() == 3
+        assert audited == 3
 
 
 async def test_marks_page_in_date_order_and_summaries_count_the_window(

@@ -28,17 +28,18 @@ TODAY = date.today()
 
 
 async def _events(db: Database, type_: str) -> list[dict[str, Any]]:
-    async with db.engine.connect() as conn:
-        rows = await conn.exec_driver_sql(
+    async with db.reading() as unit:
+        rows = await unit.fetch(
             "SELECT type, subject_type, subject_id, child_id, data FROM events "
-            f"WHERE type = '{type_}' ORDER BY seq"
+            "WHERE type = :type ORDER BY seq",
+            type=type_,
         )
-        return [dict(r._mapping) for r in rows]
+        return [dict(r) for r in rows]
 
 
 async def _marks_in_db(db: Database) -> int:
-    async with db.engine.connect() as conn:
-        return int((await conn.exec_driver_sql("SELECT count(*) FROM attendance_marks")).scalar())
+    async with db.reading() as unit:
+        return int(await unit.fetchval("SELECT count(*) FROM attendance_marks"))
 
 
 async def test_csv_of_10000_marks_with_12_bad_rows_writes_every_valid_row_and_reports_each_bad_one(
@@ -139,7 +140,7 @@ async def test_csv_of_10000_marks_with_12_bad_rows_writes_every_valid_row_and_re
     assert len(returned) == 1
     assert returned[0]["data"]["accepted"] == 9988
     assert returned[0]["subject_type"] == "attendance_return"
-    assert (await verify_chain(db.engine)).ok
+    assert (await verify_chain(db)).ok
 
 
 async def test_reposting_a_session_replaces_it_and_records_the_change_with_the_child(

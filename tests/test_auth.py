@@ -33,7 +33,7 @@ PROBLEM_JSON = "application/problem+json"
 async def issue_client(
     database: Database, organisation: Organisation, scopes: list[str] | None = None
 ) -> IssuedClient:
-    async with database.unit_of_work() as uow:
+    async with database.writing() as uow:
         return await create_client(uow, organisation.id, "test client", scopes)
 
 
@@ -235,7 +235,7 @@ async def test_client_secrets_are_stored_hashed(db: Database) -> None:
     operator = await make_org(db, "operator")
     issued = await issue_client(db, operator)
 
-    async with db.unit_of_work() as uow:
+    async with db.writing() as uow:
         stored = await uow.session.scalar(
             select(ApiClient.secret_hash).where(ApiClient.client_id == issued.client.client_id)
         )
@@ -404,6 +404,6 @@ async def test_token_without_organisations_admin_is_403_problem_on_create(
     body = r.json()
     assert body["status"] == 403
     assert "organisations:admin" in body["detail"]
-    async with db.unit_of_work() as uow:
+    async with db.writing() as uow:
         names = (await uow.session.scalars(select(Organisation.name))).all()
     assert "New Trust" not in names

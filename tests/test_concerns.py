@@ -110,24 +110,24 @@ async def _pattern(client: httpx.AsyncClient, area: Area) -> dict[str, str]:
 
 
 async def _concerns(db: Database) -> list[tuple[str, str, date]]:
-    async with db.engine.connect() as conn:
-        rows = await conn.exec_driver_sql(
+    async with db.reading() as unit:
+        rows = await unit.fetch(
             "SELECT placement_id::text, kind, day FROM attendance_concerns ORDER BY day, kind"
         )
-        return [tuple(r) for r in rows]  # type: ignore[misc]
+        return [tuple(r) for r in rows]
 
 
 async def _concern_events(db: Database) -> list[dict[str, Any]]:
-    async with db.engine.connect() as conn:
-        rows = await conn.exec_driver_sql(
+    async with db.reading() as unit:
+        rows = await unit.fetch(
             "SELECT child_id, subject_id, data FROM events "
             "WHERE type = 'attendance.concern_raised' ORDER BY seq"
         )
-        return [dict(r._mapping) for r in rows]
+        return [dict(r) for r in rows]
 
 
 async def _run(db: Database, when: datetime, **kw: Any) -> dict[str, Any]:
-    async with db.unit_of_work() as uow:
+    async with db.writing() as uow:
         return await run_concerns(uow, as_of=when, **kw)
 
 

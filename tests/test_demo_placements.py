@@ -40,7 +40,7 @@ async def test_demo_placements_cover_every_state_and_each_has_one_event_per_vers
     assert sum(r["reviews"] > 0 for r in rows) >= 4
     part_time = [r["child_id"] for r in active if r["hours_per_week"] < 25]
     assert any(part_time.count(c) >= 2 for c in part_time)  # concurrent part-time placements
-    result = await verify_chain(db.engine)
+    result = await verify_chain(db)
     assert result.ok, result
     # a second load into a database that holds data changes nothing
     assert not await load_demo(db, settings, only_if_empty=True)

@@ -389,7 +389,7 @@ async def test_logs_never_contain_access_tokens_or_client_secrets(
     client: httpx.AsyncClient, db: Database, json_logs: list[str]
 ) -> None:
     operator = await make_org(db, "operator")
-    async with db.unit_of_work() as uow:
+    async with db.writing() as uow:
         issued = await create_client(uow, operator.id, "log test", None)
 
     r = await client.post(

@@ -84,7 +84,7 @@ async def test_reader_polling_during_concurrent_appends_misses_nothing(
     subject = uuid.uuid4()
 
     async def append(i: int) -> None:
-        async with db.unit_of_work() as uow:
+        async with db.writing() as uow:
             record(
                 uow,
                 type="test.appended",

@@ -14,7 +14,7 @@ async def _append(
     db: Database, n: int, subject: uuid.UUID | None = None, version: int | None = None
 ) -> list[uuid.UUID]:
     ids = []
-    async with db.unit_of_work() as uow:
+    async with db.writing() as uow:
         for i in range(n):
             ids.append(
                 record(
@@ -33,7 +33,7 @@ async def _append(
 async def test_appended_events_form_a_verifiable_chain(db: Database) -> None:
     await _append(db, 3)
     await _append(db, 2)
-    result = await verify_chain(db.engine)
+    result = await verify_chain(db)
     assert result.ok
     assert result.checked == 5
 
@@ -44,9 +44,9 @@ async def test_event_rows_cannot_be_updated_deleted_or_truncated_by_the_applicat
     await _append(db, 1)
     for statement in ("UPDATE events SET type = 'x'", "DELETE FROM events", "TRUNCATE events"):
         with pytest.raises(Exception, match="append-only"):
-            async with db.engine.begin() as conn:
-                await conn.exec_driver_sql(statement)
-    assert (await verify_chain(db.engine)).ok
+            async with db.writing() as unit:
+                await unit.execute(statement)
+    assert (await verify_chain(db)).ok
 
 
 async def test_superuser_tampering_is_reported_at_the_altered_event(
@@ -58,7 +58,7 @@ async def test_superuser_tampering_is_reported_at_the_altered_event(
         f"UPDATE events SET data = '{{\"i\": 99}}' WHERE id = '{ids[2]}'; "
         "SET session_replication_role = DEFAULT"
     )
-    result = await verify_chain(db.engine)
+    result = await verify_chain(db)
     assert not result.ok
     assert result.first_bad_id == str(ids[2])
     assert result.first_bad_seq == 3
@@ -68,7 +68,7 @@ async def test_a_failed_transaction_leaves_no_event(
     db: Database, superuser: asyncpg.Connection
 ) -> None:
     async def failing_change() -> None:
-        async with db.unit_of_work() as uow:
+        async with db.writing() as uow:
             record(
                 uow,
                 type="test.happened",
@@ -80,33 +80,8 @@ async def test_a_failed_transaction_leaves_no_event(
 
     with pytest.raises(RuntimeError):
         await failing_change()
-    assert (await verify_chain(db.engine)).checked == 0
+    assert (await verify_chain(db)).checked == 0
     assert await superuser.fetchval("SELECT count(*) FROM event_outbox") == 0
-
-
-async def test_raw_writes_after_begin_roll_back_with_the_unit_of_work(db: Database) -> None:
-    async def failing_raw_write() -> None:
-        async with db.unit_of_work() as uow:
-            await uow.begin()
-            await uow.fetch(
-                "INSERT INTO access_log (id, organisation_id, client_id, child_ids, action, "
-                "surface, outcome, rules, categories, policy_version) VALUES (gen_random_uuid(), "
-                "gen_random_uuid(), 'c', ARRAY[gen_random_uuid()], 'read', 'rest', 'allowed', "
-                "'{}', '{}', 'v')"
-            )
-            assert (await uow.raw()).is_in_transaction()
-            raise RuntimeError("the change failed")
-
-    with pytest.raises(RuntimeError):
-        await failing_raw_write()
-    async with db.engine.connect() as conn:
-        assert (await conn.exec_driver_sql("SELECT count(*) FROM access_log_entries")).scalar() == 0
-
-
-async def test_a_lone_read_runs_outside_any_transaction(db: Database) -> None:
-    async with db.unit_of_work() as uow:
-        await uow.fetch("SELECT 1")
-        assert not (await uow.raw()).is_in_transaction()
 
 
 async def test_events_are_sealed_in_the_chain_when_the_unit_of_work_returns(
@@ -134,7 +109,7 @@ async def test_events_left_in_the_outbox_by_a_dead_process_are_sealed_by_the_nex
     ids = await _append(db, 1)
     rows = await superuser.fetch("SELECT id FROM events ORDER BY seq")
     assert [r["id"] for r in rows] == [*orphans, *ids]
-    assert (await verify_chain(db.engine)).checked == 3
+    assert (await verify_chain(db)).checked == 3
 
 
 async def test_a_version_already_in_the_chain_is_refused_with_its_change(
@@ -148,4 +123,4 @@ async def test_a_version_already_in_the_chain_is_refused_with_its_change(
         await _append(db, 1, subject, version=1)
     assert await superuser.fetchval("SELECT count(*) FROM event_outbox") == 0
     await _append(db, 1)  # the sealer carries on
-    assert (await verify_chain(db.engine)).checked == 2
+    assert (await verify_chain(db)).checked == 2

@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event
 
 from aphub.config import Settings
 from aphub.db import Database
@@ -25,19 +24,10 @@ async def headers(client: httpx.AsyncClient, app: FastAPI, db: Database) -> dict
 
 
 @pytest.fixture
-def checkouts(database: Database) -> Iterator[list[object]]:
-    """Connections taken from the pool while the test runs: no checkout, no SQL."""
-    taken: list[object] = []
-
-    def on_checkout(dbapi_connection: object, *_: Any) -> None:
-        taken.append(dbapi_connection)
-
-    pool = database.engine.sync_engine.pool
-    event.listen(pool, "checkout", on_checkout)
-    try:
-        yield taken
-    finally:
-        event.remove(pool, "checkout", on_checkout)
+def checkouts(database: Database) -> Iterator[list[str]]:
+    """Statements run while the test runs: none means no SQL at all."""
+    with database.observing() as seen:
+        yield seen
 
 
 async def graphql(
@@ -67,7 +57,7 @@ async def app_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def test_too_deep_query_is_refused_without_sql(
-    client: httpx.AsyncClient, headers: dict[str, str], checkouts: list[object]
+    client: httpx.AsyncClient, headers: dict[str, str], checkouts: list[str]
 ) -> None:
     deep = "{ organisations { items { id " + "{ a " * 12 + "}" * 12 + " } } }"
 
@@ -79,7 +69,7 @@ async def test_too_deep_query_is_refused_without_sql(
 
 
 async def test_depth_limit_refuses_an_otherwise_valid_query(
-    settings: Settings, database: Database, headers: dict[str, str], checkouts: list[object]
+    settings: Settings, database: Database, headers: dict[str, str], checkouts: list[str]
 ) -> None:
     shallow = create_app(settings.model_copy(update={"graphql_max_depth": 1}), database=database)
 
@@ -92,7 +82,7 @@ async def test_depth_limit_refuses_an_otherwise_valid_query(
 
 
 async def test_too_many_aliases_are_refused_without_sql(
-    client: httpx.AsyncClient, headers: dict[str, str], checkouts: list[object]
+    client: httpx.AsyncClient, headers: dict[str, str], checkouts: list[str]
 ) -> None:
     query = "{ " + " ".join(f"a{i}: organisations {{ nextCursor }}" for i in range(31)) + " }"
 
@@ -104,7 +94,7 @@ async def test_too_many_aliases_are_refused_without_sql(
 
 
 async def test_too_many_tokens_are_refused_without_sql(
-    client: httpx.AsyncClient, headers: dict[str, str], checkouts: list[object]
+    client: httpx.AsyncClient, headers: dict[str, str], checkouts: list[str]
 ) -> None:
     query = "{ organisations { " + "items { id } " * 700 + "} }"
 
@@ -117,7 +107,7 @@ async def test_too_many_tokens_are_refused_without_sql(
 
 @pytest.mark.parametrize("first", [501, 0, -1])
 async def test_page_size_out_of_range_is_bad_user_input_without_sql(
-    client: httpx.AsyncClient, headers: dict[str, str], checkouts: list[object], first: int
+    client: httpx.AsyncClient, headers: dict[str, str], checkouts: list[str], first: int
 ) -> None:
     result = await graphql(
         client,
@@ -136,7 +126,7 @@ async def test_page_size_out_of_range_is_bad_user_input_without_sql(
 
 
 async def test_a_normal_query_does_run_sql(
-    client: httpx.AsyncClient, headers: dict[str, str], checkouts: list[object]
+    client: httpx.AsyncClient, headers: dict[str, str], checkouts: list[str]
 ) -> None:
     result = await graphql(client, SIMPLE, headers)
 
@@ -146,7 +136,7 @@ async def test_a_normal_query_does_run_sql(
 
 
 async def test_batched_queries_are_refused_as_a_problem(
-    client: httpx.AsyncClient, headers: dict[str, str], checkouts: list[object]
+    client: httpx.AsyncClient, headers: dict[str, str], checkouts: list[str]
 ) -> None:
     r = await client.post("/graphql", json=[{"query": SIMPLE}, {"query": SIMPLE}], headers=headers)
 
@@ -181,7 +171,7 @@ async def test_introspection_works_by_default(
 
 
 async def test_introspection_is_refused_when_disabled(
-    settings: Settings, database: Database, headers: dict[str, str], checkouts: list[object]
+    settings: Settings, database: Database, headers: dict[str, str], checkouts: list[str]
 ) -> None:
     closed = create_app(
         settings.model_copy(update={"graphql_introspection": False}), database=database
@@ -203,7 +193,7 @@ async def test_introspection_is_refused_when_disabled(
 
 
 async def test_graphql_with_an_invalid_token_is_401_problem(
-    client: httpx.AsyncClient, checkouts: list[object]
+    client: httpx.AsyncClient, checkouts: list[str]
 ) -> None:
     r = await client.post(
         "/graphql", json={"query": SIMPLE}, headers={"Authorization": "Bearer not-a-token"}
@@ -216,7 +206,7 @@ async def test_graphql_with_an_invalid_token_is_401_problem(
 
 
 async def test_graphql_without_a_token_gets_unauthenticated_error(
-    client: httpx.AsyncClient, checkouts: list[object]
+    client: httpx.AsyncClient, checkouts: list[str]
 ) -> None:
     result = await graphql(client, SIMPLE, {})
 

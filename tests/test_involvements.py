@@ -13,7 +13,6 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event
 
 from aphub.db import Database
 from aphub.events.verify import verify_chain
@@ -345,22 +344,13 @@ async def test_graphql_involvement_and_consent_mutations_use_the_same_rules(
         "consent.recorded",
         "consent.withdrawn",
     ]
-    assert (await verify_chain(db.engine)).ok
+    assert (await verify_chain(db)).ok
 
 
 @pytest.fixture
 def statements(database: Database) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def on_execute(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    engine = database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", on_execute)
-    try:
+    with database.observing() as seen:
         yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", on_execute)
 
 
 async def test_graphql_nested_involvements_and_consents_are_batched(

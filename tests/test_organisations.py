@@ -38,7 +38,7 @@ async def created(
 
 
 async def organisation_count(database: Database) -> int:
-    async with database.unit_of_work() as uow:
+    async with database.writing() as uow:
         return int(await uow.session.scalar(select(func.count()).select_from(Organisation)) or 0)
 
 

@@ -66,7 +66,7 @@ async def test_section_edits_are_versioned_with_who_and_when(
     )
     assert [r["subject_version"] for r in rows] == [1, 2]
     assert '"section": "about_me"' in rows[1]["data"]
-    assert (await verify_chain(db.engine)).ok
+    assert (await verify_chain(db)).ok
 
 
 async def test_history_pages_newest_first(

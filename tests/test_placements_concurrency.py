@@ -219,7 +219,7 @@ async def test_32_clients_racing_on_8_placements_lose_and_duplicate_no_event(
     assert seqs == list(range(1, len(seqs) + 1))  # gap-free, no duplicate
     assert await superuser.fetchval("SELECT seq FROM event_chain_head") == len(seqs)
     assert sum(v for _, v in final.values()) == len(seqs)
-    result = await verify_chain(db.engine)
+    result = await verify_chain(db)
     assert result.ok, result
     assert result.checked == len(seqs)
 
@@ -233,7 +233,7 @@ async def test_concurrent_starts_never_take_an_unregistered_provider_over_the_th
     area = await make_area(wide_app, db, registration="unregistered", qa="approved")
     la = principal_of(area.la)
     pids = []
-    async with db.unit_of_work() as uow:
+    async with db.writing() as uow:
         for i in range(6):
             child = Child(
                 legal_first_name=f"Full{i}",
@@ -259,4 +259,4 @@ async def test_concurrent_starts_never_take_an_unregistered_provider_over_the_th
     assert statuses == [200] * 4 + [422] * 2
     active = await superuser.fetchval("SELECT count(*) FROM placements WHERE status = 'active'")
     assert active == 4
-    assert (await verify_chain(db.engine)).ok
+    assert (await verify_chain(db)).ok

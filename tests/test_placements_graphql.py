@@ -11,9 +11,8 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event
 
-from aphub.db import Database, UnitOfWork
+from aphub.db import Database
 from aphub.events.verify import verify_chain
 from aphub.sharing import gate
 from tests.factories import auth, make_org, token_for
@@ -62,45 +61,22 @@ def error_codes(result: dict[str, Any]) -> list[str]:
 
 @dataclass
 class Statements:
-    """Every SQL statement the hub sends: through SQLAlchemy, and raw on asyncpg."""
+    """Every SQL statement the hub sends, raw or through the ORM."""
 
-    orm: list[str] = field(default_factory=list)
-    raw: list[str] = field(default_factory=list)
+    seen: list[str] = field(default_factory=list)
 
     @property
     def count(self) -> int:
-        return len(self.orm) + len(self.raw)
+        return len(self.seen)
 
     def reset(self) -> None:
-        self.orm.clear()
-        self.raw.clear()
+        self.seen.clear()
 
 
 @pytest.fixture
-def statements(database: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Statements]:
-    seen = Statements()
-
-    def on_execute(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.orm.append(statement)
-
-    fetch, fetchrow = UnitOfWork.fetch, UnitOfWork.fetchrow
-
-    async def counted_fetch(self: UnitOfWork, sql: str, *args: Any) -> list[Any]:
-        seen.raw.append(sql)
-        return await fetch(self, sql, *args)
-
-    async def counted_fetchrow(self: UnitOfWork, sql: str, *args: Any) -> Any:
-        seen.raw.append(sql)
-        return await fetchrow(self, sql, *args)
-
-    monkeypatch.setattr(UnitOfWork, "fetch", counted_fetch)
-    monkeypatch.setattr(UnitOfWork, "fetchrow", counted_fetchrow)
-    engine = database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", on_execute)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", on_execute)
+def statements(database: Database) -> Iterator[Statements]:
+    with database.observing() as seen:
+        yield Statements(seen)
 
 
 async def test_a_page_of_placements_with_nested_lists_runs_the_same_statements_for_5_or_50(
@@ -132,7 +108,7 @@ async def test_a_page_of_placements_with_nested_lists_runs_the_same_statements_f
             ]
             for i in items
         )
-        counts[first] = (statements.count, list(statements.orm), list(statements.raw))
+        counts[first] = (statements.count, list(statements.seen))
     assert counts[5][0] == counts[50][0], (counts[5], counts[50])
     # the page; its children (with the access audit); organisations; reviews; history
     assert counts[50][0] == 5, counts[50]
@@ -161,7 +137,7 @@ async def test_batched_child_read_omits_hidden_children_and_audits_every_id(
 ) -> None:
     area = await make_area(app, db)
     elsewhere = await make_area(app, db, la_code="802")
-    async with db.unit_of_work() as uow:
+    async with db.writing() as uow:
         found = await gate.read_children_by_ids(
             uow,
             principal_of(area.la),
@@ -292,7 +268,7 @@ async def test_graphql_mutations_walk_the_lifecycle_with_the_rest_services(
     ]
     rest = (await client.get(f"/v1/placements/{pid}", headers=area.la_headers)).json()
     assert (rest["version"], rest["status"], rest["planned_end_date"]) == (7, "ended", new_end)
-    assert (await verify_chain(db.engine)).ok
+    assert (await verify_chain(db)).ok
 
 
 async def test_graphql_vary_decline_and_cancel_use_the_rest_rules(

@@ -43,10 +43,11 @@ async def test_permanent_exclusion_walks_the_whole_lifecycle_with_guards(
     assert r.status_code == 422
     assert [e["field"] for e in r.json()["errors"]] == ["provider.qa_status"]
 
-    async with db.engine.begin() as conn:
-        await conn.exec_driver_sql(
-            f"UPDATE provider_profiles SET qa_status = 'approved' "
-            f"WHERE organisation_id = '{area.provider.id}'"
+    async with db.writing() as unit:
+        await unit.execute(
+            "UPDATE provider_profiles SET qa_status = 'approved' "
+            "WHERE organisation_id = :provider_id",
+            provider_id=area.provider.id,
         )
     r = await client.post(f"/v1/placements/{pid}/start", json={}, headers=area.provider_headers)
     assert r.status_code == 200, r.text
@@ -110,7 +111,7 @@ async def test_permanent_exclusion_walks_the_whole_lifecycle_with_guards(
     assert actors[1] == str(area.provider.id)
     assert actors[0] == str(area.la.id)
     assert all(h["occurred_at"] for h in history)
-    assert (await verify_chain(db.engine)).ok
+    assert (await verify_chain(db)).ok
 
 
 async def test_illegal_transition_is_409_and_wrong_actor_403(

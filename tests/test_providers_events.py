@@ -17,7 +17,7 @@ from tests.provider_factories import make_la, make_provider, make_school
 
 
 async def _events(db: Database, subject: Organisation) -> list[Event]:
-    async with db.unit_of_work() as uow:
+    async with db.writing() as uow:
         found = await uow.session.scalars(
             select(Event).where(Event.subject_id == subject.id).order_by(Event.seq)
         )
@@ -65,7 +65,7 @@ async def test_each_qa_status_change_is_an_event_with_actor_time_and_reason(
     history = await client.get(f"/v1/providers/{provider.id}/qa-status-history", headers=la)
     assert [h["reason"] for h in history.json()["items"]] == [c["reason"] for c in changes]
     assert [h["changed_by_organisation_id"] for h in history.json()["items"]] == [str(city.id)] * 3
-    assert (await verify_chain(db.engine)).ok
+    assert (await verify_chain(db)).ok
 
 
 async def test_raising_a_concern_is_an_event_with_actor_time_and_reason(
@@ -95,7 +95,7 @@ async def test_raising_a_concern_is_an_event_with_actor_time_and_reason(
         "severity": "high",
     }
     assert event.subject_version is None  # a concern does not change the entry
-    assert (await verify_chain(db.engine)).ok
+    assert (await verify_chain(db)).ok
 
 
 async def test_qa_records_and_directory_edits_are_events_too(
@@ -140,7 +140,7 @@ async def test_qa_records_and_directory_edits_are_events_too(
     entry = await client.get(f"/v1/providers/{provider.id}", headers=me)
     assert entry.headers["ETag"] == '"4"'
     assert entry.json()["quality_assurance"]["last_visit_on"] == visited
-    assert (await verify_chain(db.engine)).ok
+    assert (await verify_chain(db)).ok
 
 
 async def test_a_refused_change_leaves_no_event(

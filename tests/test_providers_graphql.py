@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import event
 
 from aphub.db import Database
 from tests.factories import auth, token_for
@@ -44,16 +43,8 @@ query($first: Int!) {
 
 @contextmanager
 def counted_statements(db: Database) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(*args: Any) -> None:
-        statements.append(args[2])
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
-    try:
+    with db.observing() as statements:
         yield statements
-    finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", count)
 
 
 async def test_graphql_provider_page_runs_a_fixed_number_of_statements_whatever_its_size(

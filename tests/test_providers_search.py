@@ -118,7 +118,7 @@ async def test_school_finds_ks4_vocational_unregistered_qa_approved_with_places_
 async def test_demo_area_has_two_unregistered_approved_ks4_vocational_providers_with_places_in_la_201(  # noqa: E501
     client: httpx.AsyncClient, app: FastAPI, db: Database
 ) -> None:
-    async with db.unit_of_work() as uow:
+    async with db.writing() as uow:
         area = DemoArea()
         await load_organisations(uow, area)
         await load_provider_directory(uow, area)
@@ -340,17 +340,17 @@ async def test_demo_directory_loads_through_the_services_with_a_verifiable_log(
 ) -> None:
     from aphub.events.verify import verify_chain
 
-    async with db.unit_of_work() as uow:
+    async with db.writing() as uow:
         area = DemoArea()
         await load_organisations(uow, area)
         await load_provider_directory(uow, area)
-    async with db.unit_of_work() as uow:
+    async with db.writing() as uow:
         names = set(
             await uow.session.scalars(
                 select(Organisation.name).where(Organisation.type == "provider")
             )
         )
     assert len(names) == 12
-    result = await verify_chain(db.engine)
+    result = await verify_chain(db)
     assert result.ok
     assert result.checked > 50

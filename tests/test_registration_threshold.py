@@ -15,7 +15,7 @@ from tests.placement_factories import complete_plan, make_area, request_body, re
 
 
 async def _full_time_pupils(db: Database, area, n: int, **child: object) -> None:  # type: ignore[no-untyped-def]
-    async with db.unit_of_work() as uow:
+    async with db.writing() as uow:
         for i in range(n):
             kid = Child(
                 legal_first_name=f"Pupil{i}",

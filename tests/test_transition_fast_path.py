@@ -7,7 +7,6 @@ unit does first, or at its commit if it does nothing."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
@@ -19,9 +18,9 @@ from pydantic import BaseModel
 from starlette.routing import Match
 
 from aphub import fastpath
-from aphub.db import Carried, Database
-from aphub.errors import Conflict
-from aphub.idempotency import KEPT_ANSWER, Claim, KeptAnswer
+from aphub.db import Database
+from aphub.errors import Conflict, Invalid
+from aphub.idempotency import KeyClaim, Replayed
 from aphub.placements import reviews
 from aphub.placements.schemas import ReviewCreate
 from tests.placement_factories import Area, active, make_area, requested, review_body
@@ -334,101 +333,81 @@ async def test_a_retried_offer_through_the_fast_path_replays_body_and_etag(
     assert await events_of(superuser, pid, "placement.offered") == 1
 
 
-# --- WriteUnit ----------------------------------------------------------------------
+# --- the claim on a WriteUnit ---------------------------------------------------------
 
 
-def _marking(seen: list[dict[str, Any]]) -> Carried:
-    """A carried SELECT that leaves a mark only its own transaction sees."""
-
-    def check(row: Mapping[str, Any]) -> None:
-        seen.append(dict(row))
-
-    return Carried(
-        "SELECT set_config('aphub.carried', $1, true) AS carried_mark,"
-        " pg_current_xact_id()::text AS carried_xid",
-        ("marked",),
-        check,
-        ("carried_mark", "carried_xid"),
+async def _keep_a_first_answer(
+    superuser: asyncpg.Connection, client_id: str, key: str, digest: str
+) -> None:
+    await superuser.execute(
+        "INSERT INTO idempotency_keys (client_id, key, request_hash, response_status, "
+        "response_body, response_headers) VALUES ($1, $2, $3, 201, 'first', "
+        """'{"content-type": "text/plain"}')""",
+        client_id,
+        key,
+        digest,
     )
 
 
-@pytest.mark.parametrize("method", ["fetch", "fetchrow"])
-async def test_a_carried_statement_runs_alone_before_a_plain_first_statement(
-    db: Database, method: str
-) -> None:
-    seen: list[dict[str, Any]] = []
-    sql = "SELECT current_setting('aphub.carried', true) AS mark, pg_current_xact_id()::text AS xid"
-    async with db.write_unit() as unit:
-        unit.carry(_marking(seen))
-        if method == "fetch":
-            rows = await unit.fetch(sql)
-            assert len(rows) == 1
-            row = rows[0]
-        else:
-            row = await unit.fetchrow(sql)
-        assert len(seen) == 1  # checked before the statement's answer came back
-        assert seen[0]["carried_mark"] == "marked"
-        # the plain statement ran after it, in the same transaction, and returns its own
-        # columns only
-        assert dict(row) == {"mark": "marked", "xid": seen[0]["carried_xid"]}
-        await unit.fetchrow("SELECT 1")
-    assert len(seen) == 1  # once only
+async def test_a_claim_rides_on_a_first_one_row_select_in_one_statement(db: Database) -> None:
+    with db.observing() as seen:
+        async with db.writing() as unit:
+            unit.claim_idempotency_key(KeyClaim("c", "k1", "h"))
+            row = await unit.fetchrow("SELECT :n::int AS n WHERE :n::int > 0", n=7)
+            assert row == {"n": 7}  # the caller sees its own columns only
+    assert len(seen) == 1  # the claim and the SELECT together (no answer to keep)
+    assert "claimed AS" in seen[0]
+    async with db.writing() as unit:
+        unit.claim_idempotency_key(KeyClaim("c", "k2", "h"))
+        assert await unit.fetchrow("SELECT :n::int AS n WHERE :n::int > 0", n=0) is None
 
 
-async def test_a_carried_statement_rides_on_a_first_fetchrow_in_transaction(
+async def test_a_claim_runs_alone_before_a_first_statement_it_cannot_ride_on(
     db: Database,
 ) -> None:
-    """One statement: the check sees the carried row, the caller only its own (or None
-    when its statement found nothing, the check having run all the same)."""
-    seen: list[dict[str, Any]] = []
-    async with db.write_unit() as unit:
-        unit.carry(_marking(seen))
-        row = await unit.fetchrow_in_transaction("SELECT $1::int AS n WHERE $1::int > 0", 7)
-    assert row == {"n": 7}
-    assert [s["carried_mark"] for s in seen] == ["marked"]
-    seen.clear()
-    async with db.write_unit() as unit:
-        unit.carry(_marking(seen))
-        row = await unit.fetchrow_in_transaction("SELECT $1::int AS n WHERE $1::int > 0", 0)
-    assert row is None
-    assert [s["carried_mark"] for s in seen] == ["marked"]
+    with db.observing() as seen:
+        async with db.writing() as unit:
+            unit.claim_idempotency_key(KeyClaim("c", "k3", "h"))
+            rows = await unit.fetch("SELECT generate_series(1, 3) AS n")
+            assert [r["n"] for r in rows] == [1, 2, 3]
+    assert "key_claimed" in seen[0]
+    assert "generate_series" in seen[1]
 
 
-async def test_a_unit_that_runs_no_statement_still_checks_its_carried_one_at_commit(
+async def test_a_claimed_key_replays_or_refuses_before_any_change(
     db: Database, superuser: asyncpg.Connection
 ) -> None:
-    seen: list[dict[str, Any]] = []
-    async with db.write_unit() as unit:
-        unit.carry(_marking(seen))
-    assert len(seen) == 1
-    committed = seen[0]["carried_xid"]
-    status = "SELECT pg_xact_status($1::text::xid8)"
-    assert await superuser.fetchval(status, committed) == "committed"
+    await _keep_a_first_answer(superuser, "c", "kept", "same")
 
-    def refuse(row: Mapping[str, Any]) -> None:
-        seen.append(dict(row))
-        raise Conflict("refused by the carried statement's check")
+    async def claiming(digest: str) -> None:
+        async with db.writing() as unit:
+            unit.claim_idempotency_key(KeyClaim("c", "kept", digest))
+            await unit.execute("UPDATE organisations SET name = 'changed'")
 
+    with pytest.raises(Replayed) as replayed:
+        await claiming("same")
+    assert replayed.value.replay.body == b"first"
+    with pytest.raises(Invalid, match="different request body"):
+        await claiming("another")
+
+
+async def test_a_unit_that_runs_no_statement_still_checks_its_claim_at_commit(
+    db: Database, superuser: asyncpg.Connection
+) -> None:
+    await _keep_a_first_answer(superuser, "c", "idle", "same")
     hooks: list[str] = []
 
     async def before_commit(_: Any) -> None:
         hooks.append("ran")
 
-    async def refused_unit() -> None:
-        async with db.write_unit() as unit:
+    async def idle_unit() -> None:
+        async with db.writing() as unit:
             unit.before_commit(before_commit)
-            unit.carry(
-                Carried(
-                    "SELECT pg_current_xact_id()::text AS carried_xid", (), refuse, ("carried_xid",)
-                )
-            )
+            unit.claim_idempotency_key(KeyClaim("c", "idle", "same"))
 
-    seen.clear()
-    with pytest.raises(Conflict, match="refused by the carried"):
-        await refused_unit()
-    assert len(seen) == 1
+    with pytest.raises(Replayed):
+        await idle_unit()
     assert hooks == []  # refused before the unit's last hooks
-    assert await superuser.fetchval(status, seen[0]["carried_xid"]) == "aborted"
 
 
 async def test_a_transition_keeping_its_answer_refuses_a_key_kept_meanwhile(
@@ -439,26 +418,23 @@ async def test_a_transition_keeping_its_answer_refuses_a_key_kept_meanwhile(
     did not see it): the statement keeps nothing, and the transition is 409, undone."""
     area, pid = await reviewing(client, app, db)
     principal = principal_of(area.provider)
-    await superuser.execute(
-        "INSERT INTO idempotency_keys (client_id, key, request_hash, response_status, "
-        "response_body, response_headers) VALUES ($1, 'meanwhile', 'x', 201, '', '{}')",
-        principal.client_id,
-    )
+    await _keep_a_first_answer(superuser, principal.client_id, "meanwhile", "x")
     before = await written(superuser, pid)
 
-    async def review_keeping(claim: Claim) -> reviews.RecordedReview:
-        async with db.write_unit() as unit:
-            unit.state[KEPT_ANSWER] = KeptAnswer(claim, 201, etag=False)
+    async def review_keeping(claim: KeyClaim) -> reviews.RecordedReview:
+        async with db.writing() as unit:
+            claim.checked = True  # as if its claim had not seen the first request's row
+            unit.claim_idempotency_key(claim)
             body = ReviewCreate.model_validate(review_body())
             return await reviews.record_review(unit, principal, uuid.UUID(pid), body, None)
 
-    refused = Claim(principal.client_id, "meanwhile", "y")
+    refused = KeyClaim(principal.client_id, "meanwhile", "y")
     with pytest.raises(Conflict, match="processed meanwhile"):
         await review_keeping(refused)
     assert not refused.kept
     assert await written(superuser, pid) == before  # no version, event or review
 
-    kept = Claim(principal.client_id, "fresh", "z")
+    kept = KeyClaim(principal.client_id, "fresh", "z")
     recorded = await review_keeping(kept)
     assert kept.kept
     row = await superuser.fetchrow(

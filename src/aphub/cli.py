@@ -26,7 +26,7 @@ def _database() -> Database:
 async def _migrate() -> None:
     database = _database()
     try:
-        await migrate(database.engine)
+        await migrate(database.url)
     finally:
         await database.dispose()
     print("database migrated to head")
@@ -74,7 +74,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
         settings = get_settings()
         database = _database()
         try:
-            await migrate(database.engine)
+            await migrate(database.url)
             await load_demo(database, settings, only_if_empty=args.if_empty)
         finally:
             await database.dispose()
@@ -88,7 +88,7 @@ def cmd_clients_create(args: argparse.Namespace) -> None:
     async def run() -> None:
         database = _database()
         try:
-            async with database.unit_of_work() as uow:
+            async with database.writing() as uow:
                 issued = await create_client(
                     uow, uuid.UUID(args.organisation), args.name, args.scope or None
                 )
@@ -115,7 +115,7 @@ def cmd_verify_log(_args: argparse.Namespace) -> None:
     async def run() -> bool:
         database = _database()
         try:
-            result = await verify_chain(database.engine)
+            result = await verify_chain(database)
         finally:
             await database.dispose()
         if result.ok:
@@ -166,7 +166,7 @@ def cmd_jobs_run_concerns(args: argparse.Namespace) -> None:
     async def run() -> dict[str, object]:
         database = _database()
         try:
-            async with database.unit_of_work() as uow:
+            async with database.writing() as uow:
                 return await run_concerns(uow, as_of=_as_of(args.as_of))
         finally:
             await database.dispose()

@@ -38,7 +38,15 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(
         default=6000, description="Requests per client per minute before 429 (0 disables)."
     )
-    db_pool_size: int = Field(default=20, ge=1, le=500, description="Connections per worker")
+    db_pool_size: int = Field(
+        default=20, ge=1, le=500, description="Connections per worker, in each of its two pools"
+    )
+    database_read_role: str = Field(
+        default="aphub_reader",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="Role of the read pool's connections: reads everything, writes only the "
+        "access log (created by the migrations)",
+    )
     sharing_policy: Path | None = Field(
         default=None,
         description="Path to an information-sharing policy file replacing the default.",

@@ -8,19 +8,19 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 
 from aphub.auth.principal import Principal, get_principal
-from aphub.db import Database, UnitOfWork
+from aphub.db import Database, WriteUnit
 
 
-async def unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
+async def unit_of_work(request: Request) -> AsyncIterator[WriteUnit]:
     """The request's transaction. Declared with `scope="function"` so it commits after
     the handler returns and before the response is sent: a failed commit is an error
     response, never a success already on the wire."""
     database: Database = request.app.state.db
-    async with database.unit_of_work() as uow:
-        yield uow
+    async with database.writing() as unit:
+        yield unit
 
 
-UoW = Annotated[UnitOfWork, Depends(unit_of_work, scope="function")]
+UoW = Annotated[WriteUnit, Depends(unit_of_work, scope="function")]
 
 
 def principal_with(*scopes: str) -> object:

@@ -68,11 +68,8 @@ def read_route(path: str, param: str, scope: str, read: Read) -> Route:
         principal = _principal(request, scope)
         record_id = _id(request, param)
         database: Database = request.app.state.db
-        unit = ReadUnit(database)
-        try:
+        async with database.reading() as unit:
             return await read(unit, principal, record_id)
-        finally:
-            await unit.release()
 
     return Route(path, endpoint, methods=["GET"], include_in_schema=False)
 
@@ -117,11 +114,9 @@ async def _children_page(request: Request) -> Response:
     query = _page_query(request.scope)
     assert query is not None  # PageRoute matched only such a query
     limit, cursor, passport = query
-    unit = ReadUnit(request.app.state.db)
-    try:
+    database: Database = request.app.state.db
+    async with database.reading() as unit:
         return await children_page(unit, principal, cursor=cursor, limit=limit, passport=passport)
-    finally:
-        await unit.release()
 
 
 # --- transitions --------------------------------------------------------------------
@@ -162,18 +157,12 @@ def write_route(
         raw = await request.body()
         body = _body(body_type, raw)
         database: Database = request.app.state.db
-        async with database.write_unit() as unit:
-            claim = None
+        async with database.writing() as unit:
             if key is not None:
                 digest = idempotency.request_hash(request.method, request.scope["path"], raw)
-                statement, claim = idempotency.claiming(unit, principal.client_id, key, digest)
-                unit.carry(statement)  # with the row lock, one round trip
-                unit.state[idempotency.KEPT_ANSWER] = idempotency.KeptAnswer(claim, status, etag)
+                unit.claim_idempotency_key(idempotency.KeyClaim(principal.client_id, key, digest))
             response = await change(unit, principal, placement_id, body, if_match)
-            if claim is not None:
-                if claim.kept and response.status_code != status:
-                    raise RuntimeError(f"{path} kept {status} but answered {response.status_code}")
-                claim.response = response  # kept at the commit, unless already kept
+            unit.keep_response(response.status_code, bytes(response.body), response.headers)
         return response
 
     return Route(path, endpoint, methods=["POST"], include_in_schema=False)

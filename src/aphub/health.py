@@ -26,7 +26,7 @@ async def readyz(request: Request) -> Response:
     database: Database = request.app.state.db
     if not await database.ping():
         return _unavailable("The database is unreachable", database="unreachable")
-    current, heads = await current_revisions(database.engine), head_revisions()
+    current, heads = await current_revisions(database), head_revisions()
     revision, expected = ", ".join(sorted(current)), ", ".join(sorted(heads))
     if current != heads:
         return _unavailable(

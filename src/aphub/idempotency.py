@@ -1,23 +1,19 @@
 """`Idempotency-Key` on every POST that creates or transitions.
 
-The key is claimed inside the request's own transaction: the stored response commits
-with the change it describes, or neither does. A retry with the same key and body
-replays the first response; the same key with another body is 422; a duplicate that
-arrives while the first is still running is 409 (it holds the key's advisory lock), and
-so is one that claimed the key just as the first committed (see `_CLAIM`).
-
-On the routes FastAPI serves, the claim is the unit's first statement and the response
-is kept by a statement of its own before the commit. On the placement transitions
-(`aphub.fastpath`), the claim rides on the transition's row lock (`claiming`, carried by
-the `WriteUnit`) and the transition's own statement keeps the answer it builds
-(`KeptAnswer`): the key costs no round trip of its own.
+The key is claimed inside the request's own transaction (`WriteUnit.claim_idempotency_key`):
+the stored answer commits with the change it describes, or neither does. A retry with the
+same key and body replays the first answer; the same key with another body is 422; a
+duplicate that arrives while the first is still running is 409 (it holds the key's
+advisory lock), and so is one that claimed the key just as the first committed (see
+`_CLAIM`). The claim rides on the unit's first statement when it can (a transition's row
+lock), and a statement that builds the answer can keep it too (`WriteUnit.answer`), so a
+key costs no round trip of its own on the transitions.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 import orjson
@@ -25,86 +21,15 @@ from fastapi import Depends, Header, Request
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 
-from aphub.db import Carried, UnitOfWork, Writes
+from aphub.db.sql import Statement
+from aphub.db.units import WriteUnit
 from aphub.deps import unit_of_work
 from aphub.errors import Conflict, Invalid, Problem
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
-# Token issuance is naturally repeatable; every other POST takes a key.
-EXEMPT_PATHS = frozenset({"/v1/oauth/token", "/graphql"})
-_KEPT_HEADERS = ("etag", "location", "content-type")
-
-
-@dataclass
-class Claim:
-    client_id: str
-    key: str
-    request_hash: str
-    response: Response | None = None
-    # the statement that built the answer kept it too (see `KeptAnswer`)
-    kept: bool = False
-
-    async def keep(self, unit: Writes) -> None:
-        """Store the response under the key, last thing in the request's transaction."""
-        response = self.response
-        if self.kept or response is None or response.status_code >= 500:
-            return
-        headers = {k: v for k, v in response.headers.items() if k in _KEPT_HEADERS}
-        kept = await unit.fetchrow(
-            _KEEP,
-            self.client_id,
-            self.key,
-            self.request_hash,
-            response.status_code,
-            bytes(response.body),
-            orjson.dumps(headers).decode(),
-        )
-        if kept is None:  # a first request committed between the claim's snapshot and lock
-            raise Conflict(PROCESSED_MEANWHILE)
-
-
-# A unit's state may hold a `KeptAnswer` under this key: the route answers with the JSON
-# that a placement transition's statement builds (one per action or review), so that
-# statement keeps it too (`kept_answer_sql`), rather than a statement of its own at the
-# commit.
-KEPT_ANSWER = "idempotency.kept_answer"
 PROCESSED_MEANWHILE = "A request with this Idempotency-Key was processed meanwhile; retry"
-
-
-@dataclass(frozen=True, slots=True)
-class KeptAnswer:
-    """How a route will answer: the status, and whether the answer carries the ETag of
-    the version its statement wrote; the body is the JSON text the statement builds."""
-
-    claim: Claim
-    status: int
-    etag: bool
-
-    def args(self) -> list[Any]:
-        """The parameters of `kept_answer_sql`."""
-        claim = self.claim
-        return [claim.client_id, claim.key, claim.request_hash, self.status]
-
-
-_KEEP_ANSWER = (
-    "INSERT INTO idempotency_keys (client_id, key, request_hash, response_status, "
-    "response_body, response_headers)"
-)
-_KEEP_ONCE = "ON CONFLICT (client_id, key) DO NOTHING RETURNING true AS kept"
-
-
-def kept_answer_sql(body: str, first: int, etag: bool) -> str:
-    """An INSERT keeping an answer, for a CTE of the statement that builds it: it reads
-    the JSON text `body` and `version` from the CTE named `answer`, and numbers its
-    parameters (`KeptAnswer.args`) from `$first`. It returns a row only if it kept the
-    answer (a first request that committed meanwhile holds the key: 409)."""
-    headers = "'content-type', 'application/json'"
-    if etag:
-        headers += """, 'etag', '"' || answer.version || '"'"""
-    values = f"${first}, ${first + 1}, ${first + 2}, ${first + 3}"
-    kept = f"{values}, convert_to({body}, 'UTF8'), jsonb_build_object({headers})"
-    return f"{_KEEP_ANSWER} SELECT {kept} FROM answer {_KEEP_ONCE}"  # noqa: S608 - ours
+_KEPT_HEADERS = ("etag", "location", "content-type")
 
 
 class Replayed(Problem):
@@ -118,15 +43,16 @@ class Replayed(Problem):
         self.replay.headers["Idempotent-Replayed"] = "true"
 
 
-# The claim: the key's lock, and any response kept under the key, in one round trip. The
-# lookup reads the snapshot the statement started with, a moment before the lock was
-# taken; a first request that committed in that moment is not seen, but its row is then
-# there when this one keeps its own, and `_KEEP` refuses (409) instead of acting twice.
+# The key's lock, and any answer kept under the key, in one round trip. The lookup reads
+# the snapshot the statement started with, a moment before the lock was taken; a first
+# request that committed in that moment is not seen, but its row is then there when this
+# one keeps its own, and the keep refuses (409) instead of acting twice.
 _CLAIM = (
-    "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS key_claimed, "
+    "SELECT pg_try_advisory_xact_lock(hashtextextended(:idempotency_lock, 0)) AS key_claimed, "
     "k.request_hash AS key_request_hash, k.response_status AS key_response_status, "
     "k.response_body AS key_response_body, k.response_headers::text AS key_response_headers "
-    "FROM (VALUES (1)) AS one LEFT JOIN idempotency_keys k ON k.client_id = $2 AND k.key = $3"
+    "FROM (VALUES (1)) AS one LEFT JOIN idempotency_keys k "
+    "ON k.client_id = :idempotency_client AND k.key = :idempotency_key"
 )
 _CLAIM_COLUMNS = (
     "key_claimed",
@@ -135,10 +61,14 @@ _CLAIM_COLUMNS = (
     "key_response_body",
     "key_response_headers",
 )
-_KEEP = (
+_INSERT = (
     "INSERT INTO idempotency_keys (client_id, key, request_hash, response_status, "
-    "response_body, response_headers) VALUES ($1, $2, $3, $4, $5, $6::text::jsonb) "
-    "ON CONFLICT (client_id, key) DO NOTHING RETURNING true AS kept"
+    "response_body, response_headers)"
+)
+_ONCE = "ON CONFLICT (client_id, key) DO NOTHING RETURNING true AS kept"
+_KEEP = (
+    f"{_INSERT} VALUES (:idempotency_client, :idempotency_key, :idempotency_hash, "
+    f":response_status, :response_body, :response_headers) {_ONCE}"
 )
 
 
@@ -147,8 +77,7 @@ def request_hash(method: str, path: str, body: bytes) -> str:
 
 
 def checked_key(value: str | None) -> str | None:
-    """The header's value, within the bounds the OpenAPI documents (as FastAPI checks them
-    on the routes it serves)."""
+    """The header's value, within the bounds the OpenAPI documents."""
     if value is not None and not 1 <= len(value) <= MAX_KEY_LENGTH:
         message = (
             "String should have at least 1 character"
@@ -159,18 +88,38 @@ def checked_key(value: str | None) -> str | None:
     return value
 
 
-def claiming(unit: Writes, client_id: str, key: str, digest: str) -> tuple[Carried, Claim]:
-    """The claim of the key, as a statement to run first in the unit (the lock is the
-    transaction's until it commits): its check replays or refuses what an earlier request
-    left under the key, or has this request's response kept under it before the unit
-    commits (set `Claim.response`)."""
-    claimed = Claim(client_id, key, digest)
+class KeyClaim:
+    """One request's claim of its key: checked by the unit's first statement, and the
+    answer kept under the key before the unit commits."""
 
-    def check(row: Mapping[str, Any]) -> None:
+    sql = _CLAIM
+    columns = _CLAIM_COLUMNS
+
+    def __init__(self, client_id: str, key: str, digest: str) -> None:
+        self.client_id = client_id
+        self.key = key
+        self.digest = digest
+        self.checked = False
+        self.kept = False
+        self.kept_status: int | None = None
+        self._answer: tuple[int, bytes, dict[str, str]] | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "idempotency_lock": f"{self.client_id}\n{self.key}",
+            "idempotency_client": self.client_id,
+            "idempotency_key": self.key,
+            "idempotency_hash": self.digest,
+        }
+
+    def check(self, row: Mapping[str, Any]) -> None:
+        """Replay or refuse what an earlier request left under the key (raises), or note
+        that this request holds it."""
+        self.checked = True
         if not row["key_claimed"]:
             raise Conflict("A request with this Idempotency-Key is still being processed")
         if row["key_request_hash"] is not None:
-            if row["key_request_hash"] != digest:
+            if row["key_request_hash"] != self.digest:
                 raise Invalid.field(
                     HEADER, "This Idempotency-Key was used with a different request body"
                 )
@@ -179,22 +128,65 @@ def claiming(unit: Writes, client_id: str, key: str, digest: str) -> tuple[Carri
                 bytes(row["key_response_body"]),
                 orjson.loads(row["key_response_headers"]),
             )
-        unit.before_commit(claimed.keep)
 
-    statement = Carried(_CLAIM, (f"{client_id}\n{key}", client_id, key), check, _CLAIM_COLUMNS)
-    return statement, claimed
+    def answer(self, status: int, body: bytes, headers: Mapping[str, str]) -> None:
+        """The answer the request gives, to keep at the commit (5xx answers are not kept:
+        a retry should try again)."""
+        if self.kept:
+            if status != self.kept_status:
+                raise RuntimeError(f"kept an answer of {self.kept_status}, but answered {status}")
+            return
+        kept = {k: v for k, v in headers.items() if k.lower() in _KEPT_HEADERS}
+        self._answer = (status, body, kept)
+
+    async def keep(self, unit: WriteUnit) -> None:
+        """Store the answer under the key, last thing in the unit's transaction."""
+        if self._answer is None or self._answer[0] >= 500:
+            return
+        status, body, headers = self._answer
+        kept = await unit.fetchrow(
+            _KEEP,
+            **self.params(),
+            response_status=status,
+            response_body=body,
+            response_headers=orjson.dumps(headers).decode(),
+        )
+        if kept is None:  # a first request committed between the claim's snapshot and lock
+            raise Conflict(PROCESSED_MEANWHILE)
+        self.kept = True
+
+    def keeping(self, statement: Statement, *, status: int, body: str, etag: bool) -> Statement:
+        """`statement` keeping its own answer: its row's JSON text column `body` (and the
+        version for the ETag, when `etag`), with `status`."""
+        headers = "'content-type', 'application/json'"
+        if etag:
+            headers += """, 'etag', '"' || answer.version || '"'"""
+        keep = (
+            f"{_INSERT} SELECT :idempotency_client, :idempotency_key, :idempotency_hash, "
+            f"{int(status)}, convert_to(answer.{body}, 'UTF8'), jsonb_build_object({headers}) "
+            f"FROM answer {_ONCE}"
+        )
+        final = "SELECT answer.*, EXISTS (SELECT 1 FROM kept) AS kept FROM answer"
+        self.kept_status = status
+        return statement.answered().extended(("kept", keep), final=final)
+
+    def kept_by_statement(self, row: Mapping[str, Any] | None) -> None:
+        if row is None:
+            return  # the statement found nothing to answer with: the request fails
+        if not row["kept"]:
+            raise Conflict(PROCESSED_MEANWHILE)
+        self.kept = True
 
 
-async def claim(unit: Writes, client_id: str, key: str, digest: str) -> Claim:
-    """Claim the key now, as the unit's first statement (see `claiming`)."""
-    statement, claimed = claiming(unit, client_id, key, digest)
-    statement.check(await unit.fetchrow_in_transaction(statement.sql, *statement.args))
-    return claimed
+# --- the FastAPI routes ----------------------------------------------------------------
+
+# Token issuance is naturally repeatable; every other POST takes a key.
+EXEMPT_PATHS = frozenset({"/v1/oauth/token", "/graphql"})
 
 
 async def idempotency_guard(
     request: Request,
-    uow: Annotated[UnitOfWork, Depends(unit_of_work, scope="function")],
+    unit: Annotated[WriteUnit, Depends(unit_of_work, scope="function")],
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -214,7 +206,9 @@ async def idempotency_guard(
         return  # the route's own authentication answers 401
     client_id = principal_from_token(request, token).client_id
     digest = request_hash(request.method, request.scope["path"], await request.body())
-    request.scope["aphub.idempotency"] = await claim(uow, client_id, idempotency_key, digest)
+    claim = KeyClaim(client_id, idempotency_key, digest)
+    unit.claim_idempotency_key(claim)
+    request.scope["aphub.idempotency"] = claim
 
 
 class HubRoute(APIRoute):
@@ -237,8 +231,8 @@ class HubRoute(APIRoute):
         async def handle(request: Request) -> Response:
             response = await handler(request)
             claim = request.scope.get("aphub.idempotency")
-            if isinstance(claim, Claim):
-                claim.response = response
+            if isinstance(claim, KeyClaim):
+                claim.answer(response.status_code, bytes(response.body), response.headers)
             return response
 
         return handle

@@ -7,10 +7,11 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from aphub.db import Database
 
 
 def migrations_dir() -> Path:
@@ -49,10 +50,11 @@ async def migrate(engine_or_url: AsyncEngine | str) -> None:
             await engine.dispose()
 
 
-def _current(connection: Connection) -> set[str]:
-    return set(MigrationContext.configure(connection).get_current_heads())
-
-
-async def current_revisions(engine: AsyncEngine) -> set[str]:
-    async with engine.connect() as conn:
-        return await conn.run_sync(_current)
+async def current_revisions(database: Database) -> set[str]:
+    """The revisions the database is at (none before the first migration)."""
+    async with database.reading() as unit:
+        if not await unit.fetchval("SELECT to_regclass('alembic_version') IS NOT NULL"):
+            return set()
+        return {
+            r["version_num"] for r in await unit.fetch("SELECT version_num FROM alembic_version")
+        }

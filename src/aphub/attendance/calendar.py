@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from aphub.db import UnitOfWork
+from aphub.db import ReadUnit
 
 RETURN_BY = time(10, 0)
 _SEARCH_DAYS = 400  # a calendar with a longer holiday than this is not a school calendar
@@ -59,14 +59,14 @@ class Calendar:
 
 
 async def calendars(
-    uow: UnitOfWork, la_ids: list[uuid.UUID], since: date
+    uow: ReadUnit, la_ids: list[uuid.UUID], since: date
 ) -> dict[uuid.UUID, Calendar]:
     """The calendars of these local authorities, with holidays ending on or after `since`."""
     rows = await uow.fetch(
         "SELECT la_id, from_date, to_date FROM school_holidays "
-        "WHERE la_id = ANY($1::uuid[]) AND to_date >= $2 ORDER BY la_id, from_date",
-        la_ids,
-        since,
+        "WHERE la_id = ANY(:la_ids::uuid[]) AND to_date >= :since ORDER BY la_id, from_date",
+        la_ids=la_ids,
+        since=since,
     )
     holidays: dict[uuid.UUID, list[tuple[date, date]]] = defaultdict(list)
     for r in rows:

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from aphub.attendance.calendar import Calendar, calendars
 from aphub.auth.principal import Principal
-from aphub.db import UnitOfWork
+from aphub.db import WriteUnit
 from aphub.errors import Forbidden
 from aphub.events.log import Actor, record
 from aphub.ids import uuid7
@@ -41,21 +41,21 @@ LockMode = Literal["skip", "wait", "none"]
 LOCK_KEY = "hashtextextended('aphub:attendance-concerns', 0)"
 # the run's moment, local (what school days and 10:00 deadlines are in) and UTC (as reported)
 CLOCK = (
-    "SELECT coalesce($1::timestamp, (now() AT TIME ZONE 'Europe/London')::timestamp) AS local, "
-    "coalesce($1::timestamp AT TIME ZONE 'Europe/London', now()) AS utc"
+    "SELECT coalesce(:as_of::timestamp, (now() AT TIME ZONE 'Europe/London')::timestamp) "
+    "AS local, coalesce(:as_of::timestamp AT TIME ZONE 'Europe/London', now()) AS utc"
 )
 # placements whose concerns a run considers: the whole hub, or one LA's area (the
 # children it is home LA for, and the placements it commissioned)
-SCOPE = "($%d::uuid IS NULL OR c.home_la_id = $%d OR p.commissioner_id = $%d)"
+SCOPE = "(:la_id::uuid IS NULL OR c.home_la_id = :la_id OR p.commissioner_id = :la_id)"
 CURRENT_ON = "(p.status = 'active' OR (p.status = 'ended' AND p.actual_end_date >= {day}))"
 
 HOME_LAS = (
     "SELECT DISTINCT c.home_la_id FROM placements p JOIN children c ON c.id = p.child_id "
-    f"WHERE {CURRENT_ON.format(day='$1')} AND {SCOPE % (2, 2, 2)}"
+    f"WHERE {CURRENT_ON.format(day=':since')} AND {SCOPE}"
 )
 NO_RETURN = (
     "SELECT p.id, p.child_id, p.commissioner_id, c.home_la_id, d.day "
-    "FROM unnest($1::uuid[], $2::date[], $3::text[]) AS d(la_id, day, weekday) "
+    "FROM unnest(:la_ids::uuid[], :days::date[], :weekdays::text[]) AS d(la_id, day, weekday) "
     "JOIN children c ON c.home_la_id = d.la_id JOIN placements p ON p.child_id = c.id "
     f"WHERE {CURRENT_ON.format(day='d.day')} AND p.start_date <= d.day "
     "AND (jsonb_typeof(p.pattern -> 'days') IS DISTINCT FROM 'array' "
@@ -65,39 +65,43 @@ NO_RETURN = (
     "AND m.date = d.day) "
     "AND NOT EXISTS (SELECT 1 FROM attendance_concerns x WHERE x.placement_id = p.id "
     "AND x.kind = 'no_return' AND x.day = d.day) "
-    f"AND {SCOPE % (4, 4, 4)}"
+    f"AND {SCOPE}"
 )
 UNEXPLAINED = (
     "SELECT p.id, p.child_id, p.commissioner_id, c.home_la_id, m.date AS day, "
     "string_agg(m.session, ',' ORDER BY m.session) AS sessions "
     "FROM attendance_marks m JOIN placements p ON p.id = m.placement_id "
     "JOIN children c ON c.id = p.child_id "
-    "JOIN unnest($1::uuid[], $2::date[]) AS d(la_id, day) "
+    "JOIN unnest(:la_ids::uuid[], :days::date[]) AS d(la_id, day) "
     "ON d.la_id = c.home_la_id AND d.day = m.date "
-    "WHERE m.mark = 'absent_unauthorised' AND m.note IS NULL AND m.date BETWEEN $3 AND $4 "
+    "WHERE m.mark = 'absent_unauthorised' AND m.note IS NULL "
+    "AND m.date BETWEEN :from_date AND :to_date "
     "AND NOT EXISTS (SELECT 1 FROM attendance_concerns x WHERE x.placement_id = p.id "
     "AND x.kind = 'unexplained_absence' AND x.day = m.date) "
-    f"AND {SCOPE % (5, 5, 5)} "
+    f"AND {SCOPE} "
     "GROUP BY p.id, p.child_id, p.commissioner_id, c.home_la_id, m.date"
 )
 BELOW = (
     "SELECT p.id, p.child_id, p.commissioner_id, c.home_la_id, w.window_end AS day, "
     "greatest(w.window_from, p.start_date) AS window_from, s.possible, s.attended "
-    "FROM unnest($1::uuid[], $2::date[], $3::date[]) AS w(la_id, window_from, window_end) "
+    "FROM unnest(:la_ids::uuid[], :window_froms::date[], :window_ends::date[]) "
+    "AS w(la_id, window_from, window_end) "
     "JOIN children c ON c.home_la_id = w.la_id JOIN placements p ON p.child_id = c.id "
     "CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE m.mark <> 'not_required') AS possible, "
     "count(*) FILTER (WHERE m.mark IN ('present', 'late')) AS attended "
     "FROM attendance_marks m WHERE m.placement_id = p.id "
     "AND m.date BETWEEN greatest(w.window_from, p.start_date) AND w.window_end) s "
     f"WHERE {CURRENT_ON.format(day='w.window_end')} AND p.start_date <= w.window_end "
-    "AND s.possible >= $4 AND s.attended * 100 < 90 * s.possible "
-    f"AND {SCOPE % (5, 5, 5)}"
+    "AND s.possible >= :min_possible AND s.attended * 100 < 90 * s.possible "
+    f"AND {SCOPE}"
 )
 INSERT = (
     "INSERT INTO attendance_concerns (id, placement_id, child_id, commissioner_id, "
     "home_la_id, kind, day, window_from, possible, attended, percentage, sessions) "
-    "SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], "
-    "$6::text[], $7::date[], $8::date[], $9::int[], $10::int[], $11::numeric[], $12::text[]) "
+    "SELECT * FROM unnest(:id::uuid[], :placement_id::uuid[], :child_id::uuid[], "
+    ":commissioner_id::uuid[], :home_la_id::uuid[], :kind::text[], :day::date[], "
+    ":window_from::date[], :possible::int[], :attended::int[], :percentage::numeric[], "
+    ":sessions::text[]) "
     "ON CONFLICT (placement_id, kind, day) DO NOTHING "
     "RETURNING id, placement_id, child_id, commissioner_id, home_la_id, kind, day, "
     "window_from, possible, attended, percentage, sessions"
@@ -108,8 +112,8 @@ def _percentage(attended: int, possible: int) -> float:
     return round(attended * 100 / possible, 1)
 
 
-async def _lock(uow: UnitOfWork, mode: LockMode) -> bool:
-    await uow.begin()  # the run's lock and the concerns it inserts are one transaction
+async def _lock(uow: WriteUnit, mode: LockMode) -> bool:
+    # the run's lock and the concerns it inserts are one transaction (the unit's)
     if mode == "none":
         return True
     if mode == "wait":
@@ -126,11 +130,11 @@ def _days_due(cal: Calendar, as_of: datetime) -> list[date]:
 
 
 async def _candidates(
-    uow: UnitOfWork, as_of: datetime, la_id: uuid.UUID | None
+    uow: WriteUnit, as_of: datetime, la_id: uuid.UUID | None
 ) -> list[dict[str, Any]]:
     today = as_of.date()
     since = today - timedelta(days=max(ABSENCE_LOOKBACK_DAYS, WINDOW_DAYS))
-    home_las = [r["home_la_id"] for r in await uow.fetch(HOME_LAS, since, la_id)]
+    home_las = [r["home_la_id"] for r in await uow.fetch(HOME_LAS, since=since, la_id=la_id)]
     if not home_las:
         return []
     cals = await calendars(uow, home_las, since - timedelta(days=7))
@@ -148,30 +152,30 @@ async def _candidates(
     if due:
         rows = await uow.fetch(
             NO_RETURN,
-            [la for la, _ in due],
-            [d for _, d in due],
-            [WEEKDAYS[d.weekday()] for _, d in due],
-            la_id,
+            la_ids=[la for la, _ in due],
+            days=[d for _, d in due],
+            weekdays=[WEEKDAYS[d.weekday()] for _, d in due],
+            la_id=la_id,
         )
         found += [{**dict(r), "kind": "no_return"} for r in rows]
     if absence_days:
         rows = await uow.fetch(
             UNEXPLAINED,
-            [la for la, _ in absence_days],
-            [d for _, d in absence_days],
-            today - timedelta(days=ABSENCE_LOOKBACK_DAYS),
-            today,
-            la_id,
+            la_ids=[la for la, _ in absence_days],
+            days=[d for _, d in absence_days],
+            from_date=today - timedelta(days=ABSENCE_LOOKBACK_DAYS),
+            to_date=today,
+            la_id=la_id,
         )
         found += [{**dict(r), "kind": "unexplained_absence"} for r in rows]
     if windows:
         rows = await uow.fetch(
             BELOW,
-            [w[0] for w in windows],
-            [w[1] for w in windows],
-            [w[2] for w in windows],
-            MIN_POSSIBLE_SESSIONS,
-            la_id,
+            la_ids=[w[0] for w in windows],
+            window_froms=[w[1] for w in windows],
+            window_ends=[w[2] for w in windows],
+            min_possible=MIN_POSSIBLE_SESSIONS,
+            la_id=la_id,
         )
         for r in rows:
             severe = r["attended"] * 100 < 50 * r["possible"]
@@ -186,7 +190,7 @@ async def _candidates(
 
 
 async def run_concerns(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     *,
     as_of: datetime | None = None,
     la_id: uuid.UUID | None = None,
@@ -194,7 +198,7 @@ async def run_concerns(
 ) -> dict[str, Any]:
     """Raise every concern due at `as_of` (local time in England; default now), for the
     whole hub or one local authority's area. Returns how many of each kind were raised."""
-    clock = await uow.fetchrow(CLOCK, as_of)
+    clock = await uow.fetchrow(CLOCK, as_of=as_of)
     as_of = clock["local"]
     assert as_of is not None
     result: dict[str, Any] = {
@@ -209,25 +213,19 @@ async def run_concerns(
     found = await _candidates(uow, as_of, la_id)
     if not found:
         return result
-    columns: list[list[Any]] = [[] for _ in range(12)]
-    for c in found:
-        values = (
-            uuid7(),
-            c["id"],
-            c["child_id"],
-            c["commissioner_id"],
-            c["home_la_id"],
-            c["kind"],
-            c["day"],
-            c.get("window_from"),
-            c.get("possible"),
-            c.get("attended"),
-            c.get("percentage"),
-            c.get("sessions"),
-        )
-        for column, value in zip(columns, values, strict=True):
-            column.append(value)
-    inserted = await uow.fetch(INSERT, *columns)
+    inserted = await uow.fetch(
+        INSERT,
+        id=[uuid7() for _ in found],
+        placement_id=[c["id"] for c in found],
+        **{
+            name: [c.get(name) for c in found]
+            for name in ("child_id", "commissioner_id", "home_la_id", "kind", "day")
+        },
+        **{
+            name: [c.get(name) for c in found]
+            for name in ("window_from", "possible", "attended", "percentage", "sessions")
+        },
+    )
     actor = Actor.system("attendance-concerns")
     for row in inserted:
         record(
@@ -261,7 +259,7 @@ def concern_event_data(row: Any) -> dict[str, Any]:
     }
 
 
-async def run_on_demand(uow: UnitOfWork, principal: Principal) -> dict[str, Any]:
+async def run_on_demand(uow: WriteUnit, principal: Principal) -> dict[str, Any]:
     """A local authority computes its own area now; the operator the whole hub."""
     if principal.organisation_type == "local_authority":
         principal.require("attendance:write")

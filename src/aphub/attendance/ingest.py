@@ -53,7 +53,7 @@ from aphub.attendance.parsing import (
     parse_rows,
 )
 from aphub.auth.principal import Principal
-from aphub.db import UnitOfWork
+from aphub.db import WriteUnit
 from aphub.errors import Forbidden
 from aphub.events.log import record
 from aphub.ids import uuid7
@@ -66,19 +66,19 @@ MARK_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:aphub:attendance-mark")
 COLUMNS = ["placement_id", "date", "session", "mark", "code", "minutes_late", "note"]
 
 LOCK_AND_TODAY = (
-    f"SELECT pg_advisory_xact_lock(hashtextextended('aphub:attendance:' || $1::text, 0)), "
+    "SELECT pg_advisory_xact_lock(hashtextextended('aphub:attendance:' || :org::text, 0)), "
     f"{TODAY} AS today"
 )
 OLD_MARKS = (
     "SELECT m.placement_id, m.date, m.session, m.mark, m.code, m.minutes_late, m.note "
-    "FROM unnest($1::uuid[], $2::date[], $3::date[]) AS r(placement_id, lo, hi) "
+    "FROM unnest(:placement_ids::uuid[], :los::date[], :his::date[]) AS r(placement_id, lo, hi) "
     "CROSS JOIN LATERAL (SELECT * FROM attendance_marks m WHERE m.placement_id = r.placement_id "
     "AND m.date BETWEEN r.lo AND r.hi OFFSET 0) m"
 )
 REPLACE = (
     "INSERT INTO attendance_marks AS m (placement_id, date, session, mark, code, minutes_late, "
-    "note) SELECT * FROM unnest($1::uuid[], $2::date[], $3::text[], $4::text[], $5::text[], "
-    "$6::int2[], $7::text[]) "
+    "note) SELECT * FROM unnest(:placement_id::uuid[], :date::date[], :session::text[], "
+    ":mark::text[], :code::text[], :minutes_late::int2[], :note::text[]) "
     "ON CONFLICT (placement_id, date, session) DO UPDATE SET mark = excluded.mark, "
     "code = excluded.code, minutes_late = excluded.minutes_late, note = excluded.note, "
     "recorded_at = now()"
@@ -87,7 +87,7 @@ REPLACE = (
 
 @cache
 def _placements_sql(policy: Policy) -> str:
-    visible = placement_visible("provider", "$1::uuid", policy)
+    visible = placement_visible("provider", ":org::uuid", policy)
     # KEY SHARE: a concurrent end of one of these placements waits for this return, so
     # the dates checked here are the dates when the marks commit.
     return (
@@ -95,10 +95,10 @@ def _placements_sql(policy: Policy) -> str:
         f"p.actual_end_date, {ARRANGEMENT_CODE_SQL} AS code, "
         # LIMIT: one probe of the primary key per placement, never a scan of every mark
         "(SELECT true FROM attendance_marks m WHERE m.placement_id = p.id "
-        "AND m.date BETWEEN $3::date AND $4::date LIMIT 1) IS NOT NULL AS has_marks "
-        "FROM unnest($2::uuid[]) AS named(id) JOIN placements p ON p.id = named.id "
+        "AND m.date BETWEEN :lo::date AND :hi::date LIMIT 1) IS NOT NULL AS has_marks "
+        "FROM unnest(:ids::uuid[]) AS named(id) JOIN placements p ON p.id = named.id "
         "JOIN organisations comm ON comm.id = p.commissioner_id "
-        f"WHERE p.provider_id = $1::uuid AND {visible} "
+        f"WHERE p.provider_id = :org::uuid AND {visible} "
         "ORDER BY p.id FOR KEY SHARE OF p"
     )
 
@@ -157,12 +157,12 @@ async def _alongside(statement: Awaitable[T], work: Callable[[], U]) -> tuple[T,
 
 
 async def _placements(
-    uow: UnitOfWork, principal: Principal, ids: list[str], window: Window
+    uow: WriteUnit, principal: Principal, ids: list[str], window: Window
 ) -> dict[str, _Placement]:
     """The caller's placements among `ids` (others are simply not found)."""
     lo, hi = window or (None, None)
     found = await uow.fetch(
-        _placements_sql(active_policy()), principal.organisation_id, ids, lo, hi
+        _placements_sql(active_policy()), org=principal.organisation_id, ids=ids, lo=lo, hi=hi
     )
     return {
         r["id"]: _Placement(
@@ -275,7 +275,7 @@ def _window(rows: list[Row]) -> Window:
 
 
 async def _checked(
-    uow: UnitOfWork, principal: Principal, marks: Marks, today: date
+    uow: WriteUnit, principal: Principal, marks: Marks, today: date
 ) -> tuple[_Values, Rejected, dict[str, _Placement]]:
     """The values to write, the rejected rows and the placements the rows name."""
     columns = fields(marks)
@@ -298,24 +298,21 @@ async def _checked(
     return _check_placements(rows, placements, rejected), rejected, placements
 
 
-async def return_attendance(uow: UnitOfWork, principal: Principal, marks: Marks) -> dict[str, Any]:
+async def return_attendance(uow: WriteUnit, principal: Principal, marks: Marks) -> dict[str, Any]:
     """Check every row, write the valid ones, record the events; the report says which."""
     return await return_read(uow, principal, lambda: marks)
 
 
-async def _lock(uow: UnitOfWork, principal: Principal) -> date:
+async def _lock(uow: WriteUnit, principal: Principal) -> date:
     """Serialise the provider's returns; today's date, as the database has it."""
-    # the lock, the marks and the events are one transaction (the Idempotency-Key's
-    # claim has usually begun it: then the lock is the only statement here)
-    if not uow.session.in_transaction():
-        await uow.begin()
-    lock = await uow.fetchrow(LOCK_AND_TODAY, str(principal.organisation_id))
+    # the lock, the marks and the events are one transaction (the unit's)
+    lock = await uow.fetchrow(LOCK_AND_TODAY, org=str(principal.organisation_id))
     today: date = lock["today"]
     return today
 
 
 async def return_read(
-    uow: UnitOfWork, principal: Principal, read: Callable[[], Marks]
+    uow: WriteUnit, principal: Principal, read: Callable[[], Marks]
 ) -> dict[str, Any]:
     """`return_attendance` of the marks `read` gives (parsing a request's body): they are
     read while the transaction's first statements run."""
@@ -341,7 +338,7 @@ async def return_read(
 
 
 async def _old_marks(
-    uow: UnitOfWork, rows: _Values, placements: dict[str, _Placement]
+    uow: WriteUnit, rows: _Values, placements: dict[str, _Placement]
 ) -> dict[tuple[Any, ...], Any]:
     """The marks already held in the span of dates each placement has in this return
     (read only for the placements holding some in the return's window)."""
@@ -359,24 +356,28 @@ async def _old_marks(
             elif day > span[1]:
                 span[1] = day
     ids = list(spans)
-    found = await uow.fetch(OLD_MARKS, ids, [spans[i][0] for i in ids], [spans[i][1] for i in ids])
+    found = await uow.fetch(
+        OLD_MARKS,
+        placement_ids=ids,
+        los=[spans[i][0] for i in ids],
+        his=[spans[i][1] for i in ids],
+    )
     return {(str(m["placement_id"]), m["date"], m["session"]): m for m in found}
 
 
-async def _store(uow: UnitOfWork, new: _Values, changed: list[tuple[tuple[Any, ...], Any]]) -> None:
+async def _store(uow: WriteUnit, new: _Values, changed: list[tuple[tuple[Any, ...], Any]]) -> None:
     """New rows by COPY, changed ones by upsert."""
     if new:
-        async with uow.lock:
-            await uow.session.flush()
-            conn = await uow.raw()
-            await conn.copy_records_to_table("attendance_marks", records=new, columns=COLUMNS)
+        await uow.copy_records("attendance_marks", new, COLUMNS)
     if changed:
         columns = list(zip(*(values for values, _ in changed), strict=True))
-        await uow.fetch(REPLACE, *(list(c) for c in columns))
+        await uow.execute(
+            REPLACE, **{name: list(c) for name, c in zip(COLUMNS, columns, strict=True)}
+        )
 
 
 async def _write(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     principal: Principal,
     rows: _Values,
     placements: dict[str, _Placement],
@@ -412,7 +413,7 @@ def _per_placement(rows: _Values) -> Counter[str]:
 
 
 def _record(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     principal: Principal,
     rows: _Values,
     new: _Values,

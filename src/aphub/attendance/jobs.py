@@ -16,7 +16,7 @@ log = logging.getLogger("aphub.jobs")
 
 
 async def run_concerns_once(database: Database) -> None:
-    async with database.unit_of_work() as uow:
+    async with database.writing() as uow:
         result = await run_concerns(uow)
     log.info("attendance concerns", extra={"result": result})
 

@@ -9,7 +9,7 @@ from functools import cache
 from typing import Any
 
 from aphub.auth.principal import Principal
-from aphub.db import UnitOfWork
+from aphub.db import ReadUnit
 from aphub.sharing.placements import placement_visible
 from aphub.sharing.policy import Policy, active_policy
 
@@ -43,57 +43,58 @@ COUNTS = (
 )
 
 PLACEMENT_MARKS = (
-    f"SELECT {MARK_COLUMNS} FROM attendance_marks m WHERE m.placement_id = $1 "
-    "AND m.date BETWEEN $2 AND $3 AND (m.date, m.session) > ($4, $5) "
-    "ORDER BY m.date, m.session LIMIT $6"
+    f"SELECT {MARK_COLUMNS} FROM attendance_marks m WHERE m.placement_id = :placement_id "
+    "AND m.date BETWEEN :from_date AND :to_date "
+    "AND (m.date, m.session) > (:after_date, :after_session) "
+    "ORDER BY m.date, m.session LIMIT :limit"
 )
 CHILD_MARKS = (
     f"SELECT {MARK_COLUMNS} FROM placements p JOIN attendance_marks m ON m.placement_id = p.id "
-    "WHERE p.child_id = $1 AND m.date BETWEEN $2 AND $3 "
-    "AND (m.date, m.session, m.placement_id) > ($4, $5, $6) "
-    "ORDER BY m.date, m.session, m.placement_id LIMIT $7"
+    "WHERE p.child_id = :child_id AND m.date BETWEEN :from_date AND :to_date "
+    "AND (m.date, m.session, m.placement_id) > (:after_date, :after_session, :after_placement) "
+    "ORDER BY m.date, m.session, m.placement_id LIMIT :limit"
 )
 PLACEMENT_SUMMARY = (
     f"SELECT {AGGREGATES} FROM attendance_marks m "
-    "WHERE m.placement_id = $1 AND m.date BETWEEN $2 AND $3"
+    "WHERE m.placement_id = :placement_id AND m.date BETWEEN :from_date AND :to_date"
 )
 CHILD_SUMMARY = (
     f"SELECT {AGGREGATES} FROM placements p JOIN attendance_marks m ON m.placement_id = p.id "
-    "WHERE p.child_id = $1 AND m.date BETWEEN $2 AND $3"
+    "WHERE p.child_id = :child_id AND m.date BETWEEN :from_date AND :to_date"
 )
 # first and last four weeks of a placement's marks (attendance at entry and at exit)
 ENTRY_EXIT = (
     "WITH span AS (SELECT min(date) AS first, max(date) AS last FROM attendance_marks "
-    "WHERE placement_id = $1) "
+    "WHERE placement_id = :placement_id) "
     "SELECT span.first, span.last, e.*, x.* FROM span, "
     f"LATERAL (SELECT {AGGREGATES.replace(' AS ', ' AS entry_')} FROM attendance_marks m "
-    "WHERE m.placement_id = $1 AND m.date BETWEEN span.first AND span.first + 27) e, "
+    "WHERE m.placement_id = :placement_id AND m.date BETWEEN span.first AND span.first + 27) e, "
     f"LATERAL (SELECT {AGGREGATES.replace(' AS ', ' AS exit_')} FROM attendance_marks m "
-    "WHERE m.placement_id = $1 AND m.date BETWEEN span.last - 27 AND span.last) x"
+    "WHERE m.placement_id = :placement_id AND m.date BETWEEN span.last - 27 AND span.last) x"
 )
 
 SUMMARY_FILTERS = {
-    "status": "p.status = ${n}",
-    "provider_id": "p.provider_id = ${n}::uuid",
-    "commissioner_id": "p.commissioner_id = ${n}::uuid",
-    "child_id": "p.child_id = ${n}::uuid",
+    "status": "p.status = :status",
+    "provider_id": "p.provider_id = :provider_id::uuid",
+    "commissioner_id": "p.commissioner_id = :commissioner_id::uuid",
+    "child_id": "p.child_id = :child_id::uuid",
 }
 
 
 @cache
 def _summary_page_sql(organisation_type: str, policy: Policy, filters: tuple[str, ...]) -> str:
     """Per-placement summaries of the next page of visible placements: the page is chosen
-    first (by id, after $2, $3 rows), then each placement's marks in the window ($4..$5)
+    first (by id, after `:after`, `:limit` rows), then each placement's marks in the window
     are counted through the primary key."""
-    visible = placement_visible(organisation_type, "$1::uuid", policy)
-    where = [visible, "p.id > $2::uuid"]
-    where += [SUMMARY_FILTERS[name].format(n=i + 6) for i, name in enumerate(filters)]
+    visible = placement_visible(organisation_type, ":org::uuid", policy)
+    where = [visible, "p.id > :after::uuid", *(SUMMARY_FILTERS[name] for name in filters)]
     return (
         "SELECT pg.id, pg.child_id, pg.provider_id, pg.status, s.* FROM ("
         "SELECT p.id, p.child_id, p.provider_id, p.status FROM placements p "
-        f"WHERE {' AND '.join(where)} ORDER BY p.id LIMIT $3) pg "
+        f"WHERE {' AND '.join(where)} ORDER BY p.id LIMIT :limit) pg "
         f"CROSS JOIN LATERAL (SELECT {AGGREGATES} FROM attendance_marks m "
-        "WHERE m.placement_id = pg.id AND m.date BETWEEN $4 AND $5) s ORDER BY pg.id"
+        "WHERE m.placement_id = pg.id AND m.date BETWEEN :from_date AND :to_date) s "
+        "ORDER BY pg.id"
     )
 
 
@@ -129,7 +130,7 @@ def summary_json(
 
 
 async def placement_marks(
-    uow: UnitOfWork,
+    uow: ReadUnit,
     placement_id: uuid.UUID,
     span: tuple[date, date],
     after: tuple[date, str] | None,
@@ -137,37 +138,52 @@ async def placement_marks(
 ) -> list[Any]:
     after_date, after_session = after or (EARLIEST, "")
     return await uow.fetch(
-        PLACEMENT_MARKS, placement_id, *span, after_date, after_session, limit + 1
+        PLACEMENT_MARKS,
+        placement_id=placement_id,
+        from_date=span[0],
+        to_date=span[1],
+        after_date=after_date,
+        after_session=after_session,
+        limit=limit + 1,
     )
 
 
 async def child_marks(
-    uow: UnitOfWork,
+    uow: ReadUnit,
     child_id: uuid.UUID,
     span: tuple[date, date],
     after: tuple[date, str, uuid.UUID] | None,
     limit: int,
 ) -> list[Any]:
-    after_values = after or (EARLIEST, "", uuid.UUID(int=0))
-    return await uow.fetch(CHILD_MARKS, child_id, *span, *after_values, limit + 1)
+    after_date, after_session, after_placement = after or (EARLIEST, "", uuid.UUID(int=0))
+    return await uow.fetch(
+        CHILD_MARKS,
+        child_id=child_id,
+        from_date=span[0],
+        to_date=span[1],
+        after_date=after_date,
+        after_session=after_session,
+        after_placement=after_placement,
+        limit=limit + 1,
+    )
 
 
-async def placement_summary(
-    uow: UnitOfWork, placement_id: uuid.UUID, span: tuple[date, date]
-) -> Any:
-    return await uow.fetchrow(PLACEMENT_SUMMARY, placement_id, *span)
+async def placement_summary(uow: ReadUnit, placement_id: uuid.UUID, span: tuple[date, date]) -> Any:
+    return await uow.fetchrow(
+        PLACEMENT_SUMMARY, placement_id=placement_id, from_date=span[0], to_date=span[1]
+    )
 
 
-async def child_summary(uow: UnitOfWork, child_id: uuid.UUID, span: tuple[date, date]) -> Any:
-    return await uow.fetchrow(CHILD_SUMMARY, child_id, *span)
+async def child_summary(uow: ReadUnit, child_id: uuid.UUID, span: tuple[date, date]) -> Any:
+    return await uow.fetchrow(CHILD_SUMMARY, child_id=child_id, from_date=span[0], to_date=span[1])
 
 
-async def entry_exit(uow: UnitOfWork, placement_id: uuid.UUID) -> Any:
-    return await uow.fetchrow(ENTRY_EXIT, placement_id)
+async def entry_exit(uow: ReadUnit, placement_id: uuid.UUID) -> Any:
+    return await uow.fetchrow(ENTRY_EXIT, placement_id=placement_id)
 
 
 async def summary_page(
-    uow: UnitOfWork,
+    uow: ReadUnit,
     principal: Principal,
     *,
     after: uuid.UUID | None,
@@ -178,30 +194,30 @@ async def summary_page(
     names = tuple(sorted(k for k, v in filters.items() if v is not None))
     return await uow.fetch(
         _summary_page_sql(principal.organisation_type, active_policy(), names),
-        principal.organisation_id,
-        after or uuid.UUID(int=0),
-        limit + 1,
-        *span,
-        *(filters[n] for n in names),
+        org=principal.organisation_id,
+        after=after or uuid.UUID(int=0),
+        limit=limit + 1,
+        from_date=span[0],
+        to_date=span[1],
+        **{name: filters[name] for name in names},
     )
 
 
 CONCERN_FILTERS = {
-    "placement_id": "x.placement_id = ${n}::uuid",
-    "kind": "x.kind = ${n}",
+    "placement_id": "x.placement_id = :placement_id::uuid",
+    "kind": "x.kind = :kind",
 }
 
 
 @cache
 def _concerns_sql(organisation_type: str, policy: Policy, filters: tuple[str, ...]) -> str:
-    visible = placement_visible(organisation_type, "$1::uuid", policy)
-    where = [visible, "x.id > $2::uuid"]
-    where += [CONCERN_FILTERS[name].format(n=i + 4) for i, name in enumerate(filters)]
+    visible = placement_visible(organisation_type, ":org::uuid", policy)
+    where = [visible, "x.id > :after::uuid", *(CONCERN_FILTERS[name] for name in filters)]
     return (
         "SELECT x.id, x.placement_id, x.child_id, x.commissioner_id, x.home_la_id, x.kind, "
         "x.day, x.window_from, x.possible, x.attended, x.percentage, x.sessions, x.raised_at "
         "FROM attendance_concerns x JOIN placements p ON p.id = x.placement_id "
-        f"WHERE {' AND '.join(where)} ORDER BY x.id LIMIT $3"
+        f"WHERE {' AND '.join(where)} ORDER BY x.id LIMIT :limit"
     )
 
 
@@ -225,7 +241,7 @@ def concern_json(row: Any) -> dict[str, Any]:
 
 
 async def concerns_page(
-    uow: UnitOfWork,
+    uow: ReadUnit,
     principal: Principal,
     *,
     after: uuid.UUID | None,
@@ -235,8 +251,8 @@ async def concerns_page(
     names = tuple(sorted(k for k, v in filters.items() if v is not None))
     return await uow.fetch(
         _concerns_sql(principal.organisation_type, active_policy(), names),
-        principal.organisation_id,
-        after or uuid.UUID(int=0),
-        limit + 1,
-        *(filters[n] for n in names),
+        org=principal.organisation_id,
+        after=after or uuid.UUID(int=0),
+        limit=limit + 1,
+        **{name: filters[name] for name in names},
     )

@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 from aphub.attendance import repository
 from aphub.attendance.schemas import HolidayIn
 from aphub.auth.principal import Principal
-from aphub.db import UnitOfWork
+from aphub.db import WriteUnit
 from aphub.errors import Forbidden, Invalid, NotFound
 from aphub.events.log import record
 from aphub.models import Organisation, SchoolHoliday
@@ -37,13 +37,13 @@ def _check_window(from_date: date | None, to_date: date | None) -> tuple[date, d
     return repository.window(from_date, to_date)
 
 
-async def require_placement(uow: UnitOfWork, principal: Principal, placement_id: uuid.UUID) -> None:
+async def require_placement(uow: WriteUnit, principal: Principal, placement_id: uuid.UUID) -> None:
     if not await placements.is_visible(uow, principal, placement_id):
         raise NotFound("No such placement, or not visible to you")
 
 
 async def require_child(
-    uow: UnitOfWork, principal: Principal, child_id: uuid.UUID, surface: str
+    uow: WriteUnit, principal: Principal, child_id: uuid.UUID, surface: str
 ) -> None:
     decision = await gate.decide_audited(
         uow, principal, child_id, action="attendance", surface=surface
@@ -58,7 +58,7 @@ def _page(rows: list[Any], limit: int, key: Any) -> tuple[list[dict[str, Any]], 
 
 
 async def placement_marks(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     principal: Principal,
     placement_id: uuid.UUID,
     *,
@@ -82,7 +82,7 @@ async def placement_marks(
 
 
 async def child_marks(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     principal: Principal,
     child_id: uuid.UUID,
     *,
@@ -113,7 +113,7 @@ async def child_marks(
 
 
 async def placement_summary(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     principal: Principal,
     placement_id: uuid.UUID,
     *,
@@ -127,7 +127,7 @@ async def placement_summary(
 
 
 async def child_summary(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     principal: Principal,
     child_id: uuid.UUID,
     *,
@@ -142,7 +142,7 @@ async def child_summary(
 
 
 async def summaries(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     principal: Principal,
     *,
     from_date: date | None,
@@ -191,7 +191,7 @@ def holiday_json(h: SchoolHoliday) -> dict[str, Any]:
 
 
 async def list_holidays(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     principal: Principal,
     *,
     la_id: uuid.UUID | None,
@@ -232,7 +232,7 @@ def _require_la(principal: Principal) -> None:
         raise Forbidden("Only a local authority manages its school calendar")
 
 
-async def add_holiday(uow: UnitOfWork, principal: Principal, body: HolidayIn) -> dict[str, Any]:
+async def add_holiday(uow: WriteUnit, principal: Principal, body: HolidayIn) -> dict[str, Any]:
     _require_la(principal)
     la = await uow.session.get(Organisation, principal.organisation_id)
     if la is None:
@@ -262,7 +262,7 @@ async def add_holiday(uow: UnitOfWork, principal: Principal, body: HolidayIn) ->
     return holiday_json(holiday)
 
 
-async def remove_holiday(uow: UnitOfWork, principal: Principal, holiday_id: uuid.UUID) -> None:
+async def remove_holiday(uow: WriteUnit, principal: Principal, holiday_id: uuid.UUID) -> None:
     _require_la(principal)
     removed = await uow.session.execute(
         delete(SchoolHoliday)
@@ -288,7 +288,7 @@ async def remove_holiday(uow: UnitOfWork, principal: Principal, holiday_id: uuid
 
 
 async def concerns(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     principal: Principal,
     *,
     filters: dict[str, Any],

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from aphub.auth.service import authenticate_client
 from aphub.auth.tokens import TokenService
-from aphub.db import UnitOfWork
+from aphub.db import WriteUnit
 from aphub.deps import unit_of_work
 
 router = APIRouter(tags=["auth"])
@@ -90,7 +90,7 @@ _OAUTH_ERROR_SCHEMA = {
     },
 )
 async def issue_token(
-    request: Request, uow: Annotated[UnitOfWork, Depends(unit_of_work, scope="function")]
+    request: Request, uow: Annotated[WriteUnit, Depends(unit_of_work, scope="function")]
 ) -> Any:
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}

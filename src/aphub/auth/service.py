@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 
 from aphub.auth.scopes import DEFAULT_SCOPES, unknown_scopes
-from aphub.db import UnitOfWork
+from aphub.db import WriteUnit
 from aphub.errors import Invalid, NotFound
 from aphub.models import ApiClient, Organisation
 
@@ -37,7 +37,7 @@ class AuthenticatedClient:
 
 
 async def create_client(
-    uow: UnitOfWork, organisation_id: uuid.UUID, name: str, scopes: list[str] | None
+    uow: WriteUnit, organisation_id: uuid.UUID, name: str, scopes: list[str] | None
 ) -> IssuedClient:
     organisation = await uow.session.get(Organisation, organisation_id)
     if organisation is None:
@@ -63,7 +63,7 @@ async def create_client(
 
 
 async def authenticate_client(
-    uow: UnitOfWork, client_id: str, client_secret: str
+    uow: WriteUnit, client_id: str, client_secret: str
 ) -> AuthenticatedClient | None:
     row = (
         await uow.session.execute(
@@ -89,14 +89,14 @@ async def authenticate_client(
     )
 
 
-async def list_clients(uow: UnitOfWork, organisation_id: uuid.UUID) -> list[ApiClient]:
+async def list_clients(uow: WriteUnit, organisation_id: uuid.UUID) -> list[ApiClient]:
     result = await uow.session.execute(
         select(ApiClient).where(ApiClient.organisation_id == organisation_id).order_by(ApiClient.id)
     )
     return list(result.scalars())
 
 
-async def revoke_client(uow: UnitOfWork, organisation_id: uuid.UUID, client_id: str) -> None:
+async def revoke_client(uow: WriteUnit, organisation_id: uuid.UUID, client_id: str) -> None:
     result = await uow.session.execute(
         update(ApiClient)
         .where(

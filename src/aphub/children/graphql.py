@@ -27,7 +27,7 @@ from aphub.children.passport_routes import before_version
 from aphub.children.passport_schemas import parse_changes
 from aphub.children.routes import cursor_id
 from aphub.children.schemas import ChildCreate, ChildUpdate, ConsentCreate, InvolvementCreate
-from aphub.db import UnitOfWork
+from aphub.db import WriteUnit
 from aphub.graphql.context import HubInfo
 from aphub.graphql.pages import checked_page_size
 from aphub.pagination import encode_cursor
@@ -100,7 +100,7 @@ class ConsentNode:
         return cls(**row)
 
 
-Batch = Callable[[UnitOfWork, list[uuid.UUID]], Awaitable[dict[uuid.UUID, list[dict[str, Any]]]]]
+Batch = Callable[[WriteUnit, list[uuid.UUID]], Awaitable[dict[uuid.UUID, list[dict[str, Any]]]]]
 
 
 def _children_loader(info: HubInfo, name: str, batch: Batch) -> DataLoader[uuid.UUID, Any]:

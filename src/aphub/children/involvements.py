@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Date, and_, cast, func, or_, select
 
 from aphub.auth.principal import Principal
 from aphub.children.schemas import InvolvementCreate
-from aphub.db import UnitOfWork
+from aphub.db import WriteUnit
 from aphub.errors import Conflict, Forbidden, Invalid, NotFound
 from aphub.events.log import Actor, record
 from aphub.models import Involvement, Organisation
@@ -79,14 +79,14 @@ def _is_current(row: Involvement, today: date) -> bool:
     return row.start_date <= today and (row.end_date is None or row.end_date >= today)
 
 
-async def _today(uow: UnitOfWork) -> date:
+async def _today(uow: WriteUnit) -> date:
     today: date | None = await uow.session.scalar(select(today_in_england()))
     assert today is not None  # a SELECT of an expression always returns its row
     return today
 
 
 async def record_involvement(
-    uow: UnitOfWork, principal: Principal, child_id: uuid.UUID, data: InvolvementCreate
+    uow: WriteUnit, principal: Principal, child_id: uuid.UUID, data: InvolvementCreate
 ) -> dict[str, Any]:
     decision = await gate.decide(uow, principal, child_id)
     _require_recorder(decision)
@@ -163,7 +163,7 @@ async def record_involvement(
 
 
 async def end_involvement(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     principal: Principal,
     child_id: uuid.UUID,
     involvement_id: uuid.UUID,
@@ -223,7 +223,7 @@ async def end_involvement(
 
 
 async def _rows(
-    uow: UnitOfWork, where: list[ColumnElement[bool]], limit: int | None = None
+    uow: WriteUnit, where: list[ColumnElement[bool]], limit: int | None = None
 ) -> list[dict[str, Any]]:
     today = today_in_england()
     query = (
@@ -252,7 +252,7 @@ def _require_some(decision: Decision) -> frozenset[str]:
 
 
 async def list_involvements(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     principal: Principal,
     child_id: uuid.UUID,
     *,
@@ -274,7 +274,7 @@ async def list_involvements(
 
 
 async def involvements_of_children(
-    uow: UnitOfWork, child_ids: list[uuid.UUID]
+    uow: WriteUnit, child_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, list[dict[str, Any]]]:
     """For children the sharing layer has already shown the caller (GraphQL's
     `Child.involvements`, which keeps only the kinds the caller may read): one statement

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from aphub.auth.principal import Principal
 from aphub.children.passport_schemas import Content
-from aphub.db import UnitOfWork
+from aphub.db import WriteUnit
 from aphub.errors import Invalid, NotFound, PreconditionFailed
 from aphub.events.log import Actor, record
 from aphub.models import Child, Organisation, PassportSection, PassportSectionVersion
@@ -39,7 +39,7 @@ def readable_fields(decision: Decision, section: str) -> list[str]:
 
 
 async def update_section(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     principal: Principal,
     child_id: uuid.UUID,
     section: str,
@@ -138,7 +138,7 @@ def _version_view(
 
 
 async def section_history(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     principal: Principal,
     child_id: uuid.UUID,
     section: str,

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from aphub.auth.principal import Principal
 from aphub.children import service
 from aphub.children.schemas import ChildCreate, ChildPage, ChildUpdate, ChildView, EnrolmentIn
-from aphub.db import Reads
+from aphub.db import ReadUnit
 from aphub.deps import UoW, principal_with
 from aphub.errors import Invalid, problem_responses
 from aphub.http import IfMatch, etag, parse_if_match
@@ -88,7 +88,7 @@ async def list_children(
 
 
 async def children_page(
-    uow: Reads,
+    uow: ReadUnit,
     principal: Principal,
     *,
     upn: str | None = None,

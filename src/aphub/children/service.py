@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, func, literal, or_, select
 
 from aphub.auth.principal import Principal
 from aphub.children.schemas import ChildCreate, ChildUpdate, EnrolmentIn
-from aphub.db import Reads, UnitOfWork
+from aphub.db import ReadUnit, WriteUnit
 from aphub.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
 from aphub.events.log import Actor, record
 from aphub.models import Child, Enrolment, Organisation
@@ -28,14 +28,14 @@ def actor_of(principal: Principal) -> Actor:
     return Actor(principal.organisation_id, principal.client_id)
 
 
-async def _org_types(uow: UnitOfWork, ids: set[uuid.UUID]) -> dict[uuid.UUID, Organisation]:
+async def _org_types(uow: WriteUnit, ids: set[uuid.UUID]) -> dict[uuid.UUID, Organisation]:
     if not ids:
         return {}
     rows = await uow.session.scalars(select(Organisation).where(Organisation.id.in_(ids)))
     return {o.id: o for o in rows}
 
 
-async def _check_references(uow: UnitOfWork, data: ChildCreate) -> dict[uuid.UUID, Organisation]:
+async def _check_references(uow: WriteUnit, data: ChildCreate) -> dict[uuid.UUID, Organisation]:
     ids = {data.home_la_id, *(e.school_id for e in data.enrolments)}
     if data.looked_after_la_id:
         ids.add(data.looked_after_la_id)
@@ -77,7 +77,7 @@ def _creator_keeps_sight(
         raise Invalid.field("enrolments", "a trust records children on the roll of its schools")
 
 
-async def _existing_duplicate(uow: UnitOfWork, principal: Principal, data: ChildCreate) -> None:
+async def _existing_duplicate(uow: WriteUnit, principal: Principal, data: ChildCreate) -> None:
     """409 if the child is already recorded. The existing id is given only when the caller
     may see that child; otherwise the hub says no more than that the identifier is taken."""
     same_person = (
@@ -105,7 +105,7 @@ async def _existing_duplicate(uow: UnitOfWork, principal: Principal, data: Child
         )
 
 
-async def create_child(uow: UnitOfWork, principal: Principal, data: ChildCreate) -> uuid.UUID:
+async def create_child(uow: WriteUnit, principal: Principal, data: ChildCreate) -> uuid.UUID:
     if principal.organisation_type not in CREATORS:
         raise Forbidden("Only local authorities, schools and trusts record children")
     orgs = await _check_references(uow, data)
@@ -131,7 +131,7 @@ async def create_child(uow: UnitOfWork, principal: Principal, data: ChildCreate)
     return child.id
 
 
-async def _check_update_references(uow: UnitOfWork, child: Child, changes: dict[str, Any]) -> None:
+async def _check_update_references(uow: WriteUnit, child: Child, changes: dict[str, Any]) -> None:
     """What the database would otherwise refuse with a constraint error: 422 or 409."""
     responsible = changes.get("looked_after_la_id")
     if responsible is not None:
@@ -152,7 +152,7 @@ async def _check_update_references(uow: UnitOfWork, child: Child, changes: dict[
 
 
 async def update_child(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     principal: Principal,
     child_id: uuid.UUID,
     data: ChildUpdate,
@@ -188,7 +188,7 @@ async def update_child(
 
 
 async def add_enrolment(
-    uow: UnitOfWork, principal: Principal, child_id: uuid.UUID, data: EnrolmentIn
+    uow: WriteUnit, principal: Principal, child_id: uuid.UUID, data: EnrolmentIn
 ) -> uuid.UUID:
     decision = await gate.decide(uow, principal, child_id)
     gate.require_write(decision, ["enrolments"])
@@ -211,7 +211,7 @@ async def add_enrolment(
 
 
 async def end_enrolment(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     principal: Principal,
     child_id: uuid.UUID,
     enrolment_id: uuid.UUID,
@@ -238,7 +238,7 @@ async def end_enrolment(
 
 
 async def list_children(
-    uow: Reads,
+    uow: ReadUnit,
     principal: Principal,
     *,
     upn: str | None,

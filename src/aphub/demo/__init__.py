@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from aphub.auth.service import create_client
 from aphub.config import Settings
-from aphub.db import Database, UnitOfWork
+from aphub.db import Database, WriteUnit
 from aphub.demo.attendance import load_attendance
 from aphub.demo.children import load_children
 from aphub.demo.placements import load_placements
@@ -76,7 +76,7 @@ def _progress(message: str) -> None:
     print(f"  demo: {message}", file=sys.stderr, flush=True)
 
 
-async def _add(uow: UnitOfWork, area: DemoArea, key: str, **values: Any) -> Organisation:
+async def _add(uow: WriteUnit, area: DemoArea, key: str, **values: Any) -> Organisation:
     organisation = Organisation(**values)
     uow.session.add(organisation)
     await uow.session.flush()
@@ -84,7 +84,7 @@ async def _add(uow: UnitOfWork, area: DemoArea, key: str, **values: Any) -> Orga
     return organisation
 
 
-async def load_organisations(uow: UnitOfWork, area: DemoArea) -> None:
+async def load_organisations(uow: WriteUnit, area: DemoArea) -> None:
     for key, name, code in LOCAL_AUTHORITIES:
         await _add(uow, area, key, type="local_authority", name=name, la_code=code)
     for key, name in TRUSTS:
@@ -123,7 +123,7 @@ async def load_organisations(uow: UnitOfWork, area: DemoArea) -> None:
         )
 
 
-async def issue_credentials(uow: UnitOfWork, area: DemoArea) -> None:
+async def issue_credentials(uow: WriteUnit, area: DemoArea) -> None:
     for key, organisation in area.orgs.items():
         issued = await create_client(uow, organisation.id, f"{organisation.name} (demo)", None)
         area.credentials.append(
@@ -149,7 +149,7 @@ def write_credentials(settings: Settings, area: DemoArea) -> None:
 
 
 async def load_demo(database: Database, settings: Settings, *, only_if_empty: bool) -> bool:
-    async with database.unit_of_work() as uow:
+    async with database.writing() as uow:
         count = await uow.session.scalar(select(func.count()).select_from(Organisation))
         if only_if_empty and count:
             _progress("database already holds data; demo not reloaded")

@@ -21,7 +21,7 @@ from aphub.attendance import ingest
 from aphub.attendance.calendar import Calendar
 from aphub.attendance.concerns import run_concerns
 from aphub.auth.principal import Principal
-from aphub.db import UnitOfWork
+from aphub.db import WriteUnit
 from aphub.events.log import Actor, record
 from aphub.models import SchoolHoliday
 
@@ -37,7 +37,7 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 PLACEMENTS = (
     "SELECT p.id, p.provider_id, p.start_date, p.actual_end_date, p.pattern, c.home_la_id "
     "FROM placements p JOIN children c ON c.id = p.child_id "
-    "WHERE p.status = 'active' OR (p.status = 'ended' AND p.actual_end_date >= $1) "
+    "WHERE p.status = 'active' OR (p.status = 'ended' AND p.actual_end_date >= :since) "
     "ORDER BY p.id"
 )
 
@@ -73,7 +73,7 @@ def _mark(kind: str, rng: random.Random, recent: bool) -> dict[str, Any]:
     return {"mark": "absent_unauthorised", "note": "Parent phoned after registration"}
 
 
-async def _half_terms(uow: UnitOfWork, home_las: set[uuid.UUID], today: date) -> date:
+async def _half_terms(uow: WriteUnit, home_las: set[uuid.UUID], today: date) -> date:
     """A half term (Monday to Friday) seven weeks ago in each home LA's calendar."""
     monday = today - timedelta(days=today.weekday(), weeks=7)
     for la in sorted(home_las):
@@ -98,9 +98,9 @@ async def _half_terms(uow: UnitOfWork, home_las: set[uuid.UUID], today: date) ->
     return monday
 
 
-async def load_attendance(uow: UnitOfWork, area: DemoArea) -> None:
+async def load_attendance(uow: WriteUnit, area: DemoArea) -> None:
     today = date.today()
-    placements = await uow.fetch(PLACEMENTS, today - timedelta(days=60))
+    placements = await uow.fetch(PLACEMENTS, since=today - timedelta(days=60))
     if not placements:
         _progress("attendance: no started placements to return attendance for")
         return

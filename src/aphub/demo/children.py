@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from aphub.children.involvements import grantable_categories
 from aphub.children.passport_schemas import SECTION_MODELS
 from aphub.children.passports import section_subject_id
-from aphub.db import UnitOfWork
+from aphub.db import WriteUnit
 from aphub.events.log import Actor, record
 from aphub.identifiers import IdentifierError, validate_nhs_number, validate_uln, validate_upn
 from aphub.models import Child, Enrolment, Involvement, PassportSection, PassportSectionVersion
@@ -393,7 +393,7 @@ def demo_children(today: date) -> list[dict[str, Any]]:
     return rows
 
 
-async def load_children(uow: UnitOfWork, area: DemoArea) -> None:
+async def load_children(uow: WriteUnit, area: DemoArea) -> None:
     """The demo children of `area` (a DemoArea with its organisations loaded)."""
     session = uow.session
     today = date.today()

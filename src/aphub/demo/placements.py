@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from aphub.auth.principal import Principal
-from aphub.db import UnitOfWork
+from aphub.db import WriteUnit
 from aphub.errors import NotFound
 from aphub.events.log import Actor
 from aphub.models import Child, Organisation
@@ -190,7 +190,7 @@ def _request(spec: DemoPlacement, child: Child) -> PlacementCreate:
 
 
 async def _walk(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     placement_id: uuid.UUID,
     steps: tuple[str, ...],
     commissioner: Principal,
@@ -254,7 +254,7 @@ async def _walk(
             raise ValueError(f"unknown demo placement step {step!r}")
 
 
-async def load_placements(uow: UnitOfWork, area: DemoArea) -> None:
+async def load_placements(uow: WriteUnit, area: DemoArea) -> None:
     """The demo placements, for the demo children already in the database (by first name;
     any child of the same home LA stands in for one that is missing)."""
     children = list(await uow.session.scalars(select(Child).order_by(Child.id)))

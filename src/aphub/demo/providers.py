@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from aphub.auth.principal import Principal
-from aphub.db import UnitOfWork
+from aphub.db import WriteUnit
 from aphub.models import Organisation
 from aphub.providers import directory, quality
 from aphub.providers.alerts import today
@@ -456,7 +456,7 @@ def _entry(key: str) -> dict[str, Any]:
     return spec
 
 
-async def _directory_entry(uow: UnitOfWork, area: DemoArea, key: str) -> None:
+async def _directory_entry(uow: WriteUnit, area: DemoArea, key: str) -> None:
     provider = area.orgs[key]
     me = _acting_as(provider)
     await directory.update_entry(uow, me, provider.id, _entry(key), None)
@@ -475,7 +475,7 @@ async def _directory_entry(uow: UnitOfWork, area: DemoArea, key: str) -> None:
         await directory.create_offer(uow, me, provider.id, offer)
 
 
-async def _quality_assurance(uow: UnitOfWork, area: DemoArea, key: str) -> None:
+async def _quality_assurance(uow: WriteUnit, area: DemoArea, key: str) -> None:
     plan = QA[key]
     if plan is None:
         return
@@ -505,7 +505,7 @@ async def _quality_assurance(uow: UnitOfWork, area: DemoArea, key: str) -> None:
     await quality.set_qa_status(uow, authority, provider_id, change, None)
 
 
-async def load_provider_directory(uow: UnitOfWork, area: DemoArea) -> None:
+async def load_provider_directory(uow: WriteUnit, area: DemoArea) -> None:
     for key in ENTRIES:
         await _directory_entry(uow, area, key)
         await _quality_assurance(uow, area, key)

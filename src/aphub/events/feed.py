@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import text
 
 from aphub.auth.principal import Principal
-from aphub.db import UnitOfWork
+from aphub.db import WriteUnit
 from aphub.sharing import events as event_sharing
 from aphub.sharing.policy import active_policy
 
@@ -40,19 +40,18 @@ def cloud_event(row: Any, data: dict[str, Any] | None, *, metadata_only: bool) -
 
 
 async def read_feed(
-    uow: UnitOfWork, principal: Principal, after: int, limit: int
+    uow: WriteUnit, principal: Principal, after: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
     """Events after sequence `after`; returns them and the sequence to resume after."""
     sql, window = event_sharing.feed_sql(principal)
-    async with uow.lock:
-        result = await uow.session.execute(
-            text(sql),
-            {"org": principal.organisation_id, "after": after, "limit": limit, "scan": SCAN_LIMIT},
-        )
-        rows = result.all()
-        scanned = None
-        if principal.organisation_type != "operator" and len(rows) < limit:
-            scanned = await uow.session.scalar(text(window), {"after": after, "scan": SCAN_LIMIT})
+    result = await uow.session.execute(
+        text(sql),
+        {"org": principal.organisation_id, "after": after, "limit": limit, "scan": SCAN_LIMIT},
+    )
+    rows = result.all()
+    scanned = None
+    if principal.organisation_type != "operator" and len(rows) < limit:
+        scanned = await uow.session.scalar(text(window), {"after": after, "scan": SCAN_LIMIT})
     policy = active_policy()
     items = []
     for row in rows:

@@ -22,11 +22,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import insert
 
-from aphub.db import UnitOfWork, Writes
+from aphub.db import WriteUnit
+from aphub.db.sql import compiled
 from aphub.ids import uuid7
-from aphub.models.events import EventOutbox
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +92,7 @@ def chain_hash(prev_hash: str, fields: dict[str, Any]) -> str:
 
 
 def record(
-    uow: UnitOfWork,
+    unit: WriteUnit,
     *,
     type: str,
     subject_type: str,
@@ -115,14 +114,9 @@ def record(
         child_id=child_id,
         subject_version=subject_version,
     )
-    pending: list[PendingEvent] = uow.state.setdefault("pending_events", [])
-    pending.append(event)
-    uow.before_commit(write_outbox)
+    unit.pending_events.append(event)
+    unit.before_commit(write_outbox)
     return event
-
-
-def pending_events(uow: UnitOfWork) -> list[PendingEvent]:
-    return list(uow.state.get("pending_events", []))
 
 
 # --- an event written by the statement that makes its change ----------------------------
@@ -141,13 +135,13 @@ OUTBOX_COLUMNS = (
 )
 
 
-def outbox_insert(first: int) -> str:
-    """An INSERT of one outbox row taking its values from parameters `$first` onwards (in
-    the order of `outbox_values`), to run as a CTE of the statement that writes the change:
-    the change and its event are then one round trip, not two."""
-    values = ", ".join(f"${first + i}" for i in range(len(OUTBOX_COLUMNS)))
-    columns = ", ".join(OUTBOX_COLUMNS)
-    return f"INSERT INTO event_outbox ({columns}) VALUES ({values})"  # noqa: S608 - no input
+# An INSERT of one outbox row from the parameters `outbox_values` names (`:event_<column>`),
+# to run as a part of the statement that writes the change: the change and its event are
+# then one round trip, not two.
+OUTBOX_INSERT = (
+    f"INSERT INTO event_outbox ({', '.join(OUTBOX_COLUMNS)}) "  # noqa: S608 - no input
+    f"VALUES ({', '.join(f':event_{c}' for c in OUTBOX_COLUMNS)})"
+)
 
 
 def outbox_values(
@@ -159,60 +153,60 @@ def outbox_values(
     data: dict[str, Any],
     child_id: uuid.UUID | None,
     subject_version: int | None,
-) -> list[Any]:
-    """The parameters of `outbox_insert` for one event (its data as JSON text, as the
-    asyncpg connection takes JSONB). The caller runs the statement and then calls
-    `appended`. Only for changes serialised by a row lock held until commit: the outbox
-    orders a subject's events by insertion, so every event of such a subject must be
-    written this way, not queued by `record` to be written at commit."""
-    return [
-        uuid7(),
-        type,
-        datetime.now(UTC),
-        actor.organisation_id,
-        actor.client_id,
-        subject_type,
-        subject_id,
-        subject_version,
-        child_id,
-        orjson.dumps(data, option=orjson.OPT_UTC_Z).decode(),
-    ]
+) -> dict[str, Any]:
+    """The parameters of `OUTBOX_INSERT` for one event (its data as JSON text, as the
+    connection takes JSONB). The caller runs the statement and then calls
+    `unit.appended_events()`. Only for changes serialised by a row lock held until commit:
+    the outbox orders a subject's events by insertion, so every event of such a subject
+    must be written this way, not queued by `record` to be written at commit."""
+    return {
+        "event_id": uuid7(),
+        "event_type": type,
+        "event_occurred_at": datetime.now(UTC),
+        "event_actor_organisation_id": actor.organisation_id,
+        "event_actor_client_id": actor.client_id,
+        "event_subject_type": subject_type,
+        "event_subject_id": subject_id,
+        "event_subject_version": subject_version,
+        "event_child_id": child_id,
+        "event_data": orjson.dumps(data, option=orjson.OPT_UTC_Z).decode(),
+    }
 
 
-def appended(uow: Writes) -> None:
-    """Note that the unit wrote events itself: they are sealed once it commits."""
-    uow.state["events_written"] = True
+_OUTBOX_MANY = (
+    f"INSERT INTO event_outbox ({', '.join(OUTBOX_COLUMNS)}) "  # noqa: S608 - no input
+    "SELECT * FROM unnest(:ids::uuid[], :types::text[], :occurred::timestamptz[], "
+    ":actor_organisations::uuid[], :actor_clients::text[], :subject_types::text[], "
+    ":subject_ids::uuid[], :subject_versions::int[], :child_ids::uuid[], :data::jsonb[])"
+)
 
 
-async def write_outbox(uow: UnitOfWork) -> None:
-    """Insert the unit's events into the outbox, last thing in its transaction."""
-    pending: list[PendingEvent] = uow.state.pop("pending_events", [])
+async def write_outbox(unit: WriteUnit) -> None:
+    """Insert the unit's queued events into the outbox, last thing in its transaction."""
+    pending, unit.pending_events = unit.pending_events, []
     if not pending:
         return
-    rows = [
-        {
-            "id": event.id,
-            "type": event.type,
-            "occurred_at": event.occurred_at,
-            "actor_organisation_id": event.actor.organisation_id,
-            "actor_client_id": event.actor.client_id,
-            "subject_type": event.subject_type,
-            "subject_id": event.subject_id,
-            "subject_version": event.subject_version,
-            "child_id": event.child_id,
-            "data": event.data,
-        }
-        for event in pending
-    ]
-    await uow.session.execute(insert(EventOutbox), rows)
-    uow.state["events_written"] = True
+    await unit.execute(
+        _OUTBOX_MANY,
+        ids=[e.id for e in pending],
+        types=[e.type for e in pending],
+        occurred=[e.occurred_at for e in pending],
+        actor_organisations=[e.actor.organisation_id for e in pending],
+        actor_clients=[e.actor.client_id for e in pending],
+        subject_types=[e.subject_type for e in pending],
+        subject_ids=[e.subject_id for e in pending],
+        subject_versions=[e.subject_version for e in pending],
+        child_ids=[e.child_id for e in pending],
+        data=[orjson.dumps(e.data, option=orjson.OPT_UTC_Z).decode() for e in pending],
+    )
+    unit.appended_events()
 
 
 _HEAD = "SELECT seq, hash FROM event_chain_head WHERE id = 1 FOR UPDATE"
 _OUTBOX = (
     "SELECT n, id, type, occurred_at, actor_organisation_id, actor_client_id, subject_type, "
     "subject_id, subject_version, child_id, data::text AS data FROM event_outbox "
-    "ORDER BY n LIMIT $1"
+    "ORDER BY n LIMIT :batch"
 )
 # A batch in one statement: its events into the chain (the outbox's columns with `seq`
 # after `id`, then the hashes), its outbox rows out by key, and the new head.
@@ -221,14 +215,16 @@ _SEAL = (
     "actor_client_id, subject_type, subject_id, subject_version, child_id, data, prev_hash, "
     "hash) SELECT id, seq, type, occurred_at, actor_organisation_id, actor_client_id, "
     "subject_type, subject_id, subject_version, child_id, data::jsonb, prev_hash, hash "
-    "FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::timestamptz[], $5::uuid[], "
-    "$6::text[], $7::text[], $8::uuid[], $9::int[], $10::uuid[], $11::text[], $12::text[], "
-    "$13::text[]) AS e(id, seq, type, occurred_at, actor_organisation_id, actor_client_id, "
+    "FROM unnest(:id::uuid[], :seq::bigint[], :type::text[], :occurred_at::timestamptz[], "
+    ":actor_organisation_id::uuid[], :actor_client_id::text[], :subject_type::text[], "
+    ":subject_id::uuid[], :subject_version::int[], :child_id::uuid[], :data::text[], "
+    ":prev_hash::text[], :hash::text[]) "
+    "AS e(id, seq, type, occurred_at, actor_organisation_id, actor_client_id, "
     "subject_type, subject_id, subject_version, child_id, data, prev_hash, hash)), "
-    "moved AS (DELETE FROM event_outbox WHERE n = ANY($14::bigint[])) "
-    "UPDATE event_chain_head SET seq = $15, hash = $16 WHERE id = 1"
+    "moved AS (DELETE FROM event_outbox WHERE n = ANY(:moved::bigint[])) "
+    "UPDATE event_chain_head SET seq = :head_seq, hash = :head_hash WHERE id = 1"
 )
-_SEALED_COLUMNS = 13
+_SEALED_COLUMNS = ("id", "seq", *OUTBOX_COLUMNS[1:], "prev_hash", "hash")
 
 
 async def seal_pass(connection: Any, batch: int = 5000) -> int:
@@ -241,26 +237,29 @@ async def seal_pass(connection: Any, batch: int = 5000) -> int:
     lower number.
     """
     sealed = 0
+    outbox_sql, seal_sql = compiled(_OUTBOX), compiled(_SEAL)
     async with connection.transaction():
         head = await connection.fetchrow(_HEAD)  # waits for any other pass to commit
         seq, prev = int(head["seq"]), str(head["hash"])
         while True:
-            outbox = await connection.fetch(_OUTBOX, batch)
+            outbox = await connection.fetch(outbox_sql.sql, *outbox_sql.args({"batch": batch}))
             if not outbox:
                 break
-            columns: list[list[Any]] = [[] for _ in range(_SEALED_COLUMNS)]
+            columns: dict[str, list[Any]] = {name: [] for name in _SEALED_COLUMNS}
             for row in outbox:
                 seq += 1
                 fields = {k: row[k] for k in OUTBOX_COLUMNS}
                 fields["data"] = orjson.loads(row["data"])
                 digest = chain_hash(prev, hashed_fields(**fields, seq=seq))
-                values = [*(row[k] for k in OUTBOX_COLUMNS), prev, digest]
-                values.insert(1, seq)  # the chain's columns: id, seq, then the outbox's
-                for column, value in zip(columns, values, strict=True):
-                    column.append(value)
+                values = {**{k: row[k] for k in OUTBOX_COLUMNS}, "seq": seq}
+                values.update(prev_hash=prev, hash=digest)
+                for name, column in columns.items():
+                    column.append(values[name])
                 prev = digest
             # by key, never by range: a row with a lower `n` may commit after this read
-            await connection.execute(_SEAL, *columns, [row["n"] for row in outbox], seq, prev)
+            params: dict[str, Any] = {**columns, "moved": [row["n"] for row in outbox]}
+            params.update(head_seq=seq, head_hash=prev)
+            await connection.execute(seal_sql.sql, *seal_sql.args(params))
             sealed += len(outbox)
             if len(outbox) < batch:
                 break

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
-
+from aphub.db import Database
 from aphub.events.log import chain_hash, hashed_fields
 from aphub.models.events import GENESIS_HASH
 
 _BATCH = 5000
+_EVENTS = (
+    "SELECT id, seq, type, occurred_at, actor_organisation_id, actor_client_id, subject_type, "
+    "subject_id, subject_version, child_id, data, prev_hash, hash FROM events "
+    "WHERE seq > :after ORDER BY seq LIMIT :batch"
+)
 
 
 @dataclass(frozen=True)
@@ -27,36 +30,22 @@ class Verification:
         return self.first_bad_seq is None
 
 
-async def verify_chain(engine: AsyncEngine, after: int = 0) -> Verification:
+async def verify_chain(database: Database, after: int = 0) -> Verification:
     """Recompute the chain from the start, or from the event `after` (trusting its stored
     hash: a check of what was appended since a point already verified)."""
     prev, checked, last_seq = GENESIS_HASH, 0, after
-    async with engine.connect() as conn:
+    async with database.reading() as unit:
         if after:
-            stored = await conn.scalar(text("SELECT hash FROM events WHERE seq = :s"), {"s": after})
+            stored = await unit.fetchval("SELECT hash FROM events WHERE seq = :seq", seq=after)
             if stored is None:
                 return Verification(0, after, None, "no event has that sequence number")
             prev = str(stored)
         while True:
-            rows = (
-                (
-                    await conn.execute(
-                        text(
-                            "SELECT id, seq, type, occurred_at, actor_organisation_id, "
-                            "actor_client_id, subject_type, subject_id, subject_version, child_id, "
-                            "data, prev_hash, hash FROM events WHERE seq > :after "
-                            "ORDER BY seq LIMIT :n"
-                        ),
-                        {"after": last_seq, "n": _BATCH},
-                    )
-                )
-                .mappings()
-                .all()
-            )
+            rows = await unit.fetch(_EVENTS, after=last_seq, batch=_BATCH)
             if not rows:
                 break
             for row in rows:
-                fields = {k: row[k] for k in row if k not in ("prev_hash", "hash")}
+                fields = {k: v for k, v in row.items() if k not in ("prev_hash", "hash")}
                 if row["prev_hash"] != prev:
                     return Verification(
                         checked, row["seq"], str(row["id"]), "prev_hash does not match the chain"
@@ -66,9 +55,9 @@ async def verify_chain(engine: AsyncEngine, after: int = 0) -> Verification:
                         checked, row["seq"], str(row["id"]), "content does not match its hash"
                     )
                 prev, last_seq, checked = row["hash"], row["seq"], checked + 1
-        head = (await conn.execute(text("SELECT seq, hash FROM event_chain_head"))).one_or_none()
-        unsealed = int(await conn.scalar(text("SELECT count(*) FROM event_outbox")) or 0)
-    if head is not None and (head.seq != last_seq or head.hash != prev):
+        head = await unit.fetchrow("SELECT seq, hash FROM event_chain_head")
+        unsealed = int(await unit.fetchval("SELECT count(*) FROM event_outbox") or 0)
+    if head is not None and (head["seq"] != last_seq or head["hash"] != prev):
         return Verification(
             checked, last_seq + 1, None, "events are missing from the end", unsealed
         )

@@ -9,13 +9,13 @@ from strawberry.fastapi import BaseContext
 from strawberry.types import Info
 
 from aphub.auth.principal import Principal, bearer_token, principal_from_token
-from aphub.db import UnitOfWork
+from aphub.db import WriteUnit
 from aphub.deps import UoW
 from aphub.errors import Unauthorised
 
 
 class HubContext(BaseContext):
-    def __init__(self, uow: UnitOfWork, principal: Principal | None) -> None:
+    def __init__(self, uow: WriteUnit, principal: Principal | None) -> None:
         super().__init__()
         self.uow = uow
         self._principal = principal

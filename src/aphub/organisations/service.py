@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
-from aphub.db import UnitOfWork
+from aphub.db import WriteUnit
 from aphub.errors import Conflict, Invalid, NotFound, PreconditionFailed
 from aphub.models import Organisation
 from aphub.models.organisations import OrganisationType
@@ -33,7 +33,7 @@ class OrganisationFilter:
 
 
 async def _require_type(
-    uow: UnitOfWork, org_id: uuid.UUID | None, expected: OrganisationType, field: str
+    uow: WriteUnit, org_id: uuid.UUID | None, expected: OrganisationType, field: str
 ) -> None:
     if org_id is None:
         return
@@ -43,7 +43,7 @@ async def _require_type(
 
 
 async def _check_unique(
-    uow: UnitOfWork, values: dict[str, Any], exclude: uuid.UUID | None = None
+    uow: WriteUnit, values: dict[str, Any], exclude: uuid.UUID | None = None
 ) -> None:
     for field in _UNIQUE_FIELDS:
         value = values.get(field)
@@ -60,7 +60,7 @@ async def _check_unique(
             )
 
 
-async def create(uow: UnitOfWork, data: OrganisationCreate) -> Organisation:
+async def create(uow: WriteUnit, data: OrganisationCreate) -> Organisation:
     await _require_type(
         uow, data.local_authority_id, OrganisationType.local_authority, "local_authority_id"
     )
@@ -78,7 +78,7 @@ async def create(uow: UnitOfWork, data: OrganisationCreate) -> Organisation:
     return organisation
 
 
-async def get(uow: UnitOfWork, organisation_id: uuid.UUID) -> Organisation:
+async def get(uow: WriteUnit, organisation_id: uuid.UUID) -> Organisation:
     organisation = await uow.session.get(Organisation, organisation_id)
     if organisation is None:
         raise NotFound("No such organisation")
@@ -86,7 +86,7 @@ async def get(uow: UnitOfWork, organisation_id: uuid.UUID) -> Organisation:
 
 
 async def update(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     organisation_id: uuid.UUID,
     data: OrganisationUpdate,
     if_match: int | None,
@@ -143,7 +143,7 @@ def _filtered(query: Select[Any], f: OrganisationFilter) -> Select[Any]:
 
 
 async def search(
-    uow: UnitOfWork, f: OrganisationFilter, limit: int, cursor: str | None
+    uow: WriteUnit, f: OrganisationFilter, limit: int, cursor: str | None
 ) -> tuple[list[Organisation], str | None]:
     query = _filtered(select(Organisation), f)
     if f.updated_since is not None:

@@ -10,7 +10,7 @@ import orjson
 from fastapi import APIRouter, Query, Response
 
 from aphub.auth.principal import Principal
-from aphub.db import UnitOfWork
+from aphub.db import WriteUnit
 from aphub.deps import UoW, principal_with
 from aphub.errors import problem_responses
 from aphub.http import IfMatch, etag, parse_if_match
@@ -32,7 +32,7 @@ WRITE_ERRORS = problem_responses(401, 403, 404, 409, 412, 413, 415, 422)
 
 
 async def outcomes_response(
-    uow: UnitOfWork, principal: Principal, placement_id: uuid.UUID, status: int = 200
+    uow: WriteUnit, principal: Principal, placement_id: uuid.UUID, status: int = 200
 ) -> Response:
     view = await service.outcomes(uow, principal, placement_id)
     headers = {"ETag": etag(view["version"])}

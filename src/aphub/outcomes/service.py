@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from aphub.attendance import repository as attendance
 from aphub.auth.principal import Principal
-from aphub.db import UnitOfWork
+from aphub.db import WriteUnit
 from aphub.errors import Conflict, Forbidden, Invalid, NotFound
 from aphub.models import Accreditation, FollowUp, IntendedOutcome, OutcomeProgress, Placement
 from aphub.outcomes.schemas import AccreditationIn, FollowUpIn, ProgressIn
@@ -73,7 +73,7 @@ def _not_future(day: date, field: str) -> date:
 
 
 async def _provider_or_commissioner(
-    uow: UnitOfWork, principal: Principal, p: LockedPlacement
+    uow: WriteUnit, principal: Principal, p: LockedPlacement
 ) -> None:
     if principal.organisation_id != p.provider_id and not await acts_as_commissioner(
         uow, principal, p
@@ -82,7 +82,7 @@ async def _provider_or_commissioner(
 
 
 async def record_progress(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     principal: Principal,
     placement_id: uuid.UUID,
     outcome_id: uuid.UUID,
@@ -123,7 +123,7 @@ async def record_progress(
 
 
 async def record_accreditation(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     principal: Principal,
     placement_id: uuid.UUID,
     body: AccreditationIn,
@@ -161,7 +161,7 @@ async def record_accreditation(
 
 
 async def record_follow_up(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     principal: Principal,
     placement_id: uuid.UUID,
     body: FollowUpIn,
@@ -251,9 +251,7 @@ def follow_up_json(f: FollowUp) -> dict[str, Any]:
     }
 
 
-async def outcomes(
-    uow: UnitOfWork, principal: Principal, placement_id: uuid.UUID
-) -> dict[str, Any]:
+async def outcomes(uow: WriteUnit, principal: Principal, placement_id: uuid.UUID) -> dict[str, Any]:
     """Progress per outcome, accreditations, attendance at entry and exit, destination
     and follow-ups of a placement the caller may see."""
     if not await placements.is_visible(uow, principal, placement_id):
@@ -341,25 +339,26 @@ def _plus(day: date | None, days: int) -> date | None:
 
 @cache
 def _due_sql(organisation_type: str, policy: Policy) -> str:
-    visible = placement_visible(organisation_type, "$1::uuid", policy)
+    visible = placement_visible(organisation_type, ":org::uuid", policy)
     return (
         "WITH due AS (SELECT p.id AS placement_id, p.child_id, k.kind, p.actual_end_date, "
         "p.destination, least(CASE k.kind WHEN 'six_weeks' THEN p.actual_end_date + 42 "
         f"ELSE {NEXT_TERM_END_SQL} END, '9999-12-31'::date) AS due_on "
         "FROM placements p CROSS JOIN (VALUES ('six_weeks'), ('next_term_end')) AS k(kind) "
-        f"WHERE p.status = 'ended' AND {visible} AND (p.commissioner_id = $1::uuid "
+        f"WHERE p.status = 'ended' AND {visible} AND (p.commissioner_id = :org::uuid "
         "OR EXISTS (SELECT 1 FROM children hc WHERE hc.id = p.child_id "
-        "AND hc.home_la_id = $1::uuid)) "
+        "AND hc.home_la_id = :org::uuid)) "
         "AND NOT EXISTS (SELECT 1 FROM placement_follow_ups f WHERE f.placement_id = p.id "
         "AND f.kind = k.kind)) "
         f"SELECT *, due_on < {TODAY} AS overdue FROM due "
-        f"WHERE due_on <= {TODAY} + $2::int AND (due_on, placement_id, kind) > ($3, $4, $5) "
-        "ORDER BY due_on, placement_id, kind LIMIT $6"
+        f"WHERE due_on <= {TODAY} + :within_days::int "
+        "AND (due_on, placement_id, kind) > (:after_due_on, :after_placement, :after_kind) "
+        "ORDER BY due_on, placement_id, kind LIMIT :limit"
     )
 
 
 async def due_follow_ups(
-    uow: UnitOfWork, principal: Principal, *, within_days: int, cursor: str | None, limit: int
+    uow: WriteUnit, principal: Principal, *, within_days: int, cursor: str | None, limit: int
 ) -> dict[str, Any]:
     """Follow-ups the caller (commissioner or home LA) has still to record: overdue, or
     due within `within_days`, soonest first."""
@@ -372,10 +371,12 @@ async def due_follow_ups(
             raise Invalid.field("cursor", "The cursor is not one this hub issued") from None
     rows = await uow.fetch(
         _due_sql(principal.organisation_type, active_policy()),
-        principal.organisation_id,
-        within_days,
-        *after,
-        limit + 1,
+        org=principal.organisation_id,
+        within_days=within_days,
+        after_due_on=after[0],
+        after_placement=after[1],
+        after_kind=after[2],
+        limit=limit + 1,
     )
     items = [
         {

@@ -20,7 +20,7 @@ from strawberry.dataloader import DataLoader
 from aphub.auth.principal import Principal
 from aphub.children.graphql import ChildNode
 from aphub.children.routes import cursor_id
-from aphub.db import UnitOfWork
+from aphub.db import WriteUnit
 from aphub.errors import NotFound
 from aphub.graphql.context import HubInfo
 from aphub.graphql.inputs import parse, present
@@ -71,7 +71,7 @@ from aphub.placements.views import PlacementView
 from aphub.sharing import gate
 
 V = TypeVar("V")
-Batch = Callable[[UnitOfWork, Principal, list[uuid.UUID]], Awaitable[Mapping[uuid.UUID, V]]]
+Batch = Callable[[WriteUnit, Principal, list[uuid.UUID]], Awaitable[Mapping[uuid.UUID, V]]]
 
 
 def _loader(
@@ -91,13 +91,13 @@ def _loader(
 
 
 async def _children(
-    uow: UnitOfWork, principal: Principal, ids: list[uuid.UUID]
+    uow: WriteUnit, principal: Principal, ids: list[uuid.UUID]
 ) -> Mapping[uuid.UUID, dict[str, Any]]:
     return await gate.read_children_by_ids(uow, principal, ids, surface="graphql")
 
 
 async def _organisations(
-    uow: UnitOfWork, _principal: Principal, ids: list[uuid.UUID]
+    uow: WriteUnit, _principal: Principal, ids: list[uuid.UUID]
 ) -> Mapping[uuid.UUID, Any]:
     return await repository.organisations_by_id(uow, ids)
 
@@ -405,7 +405,7 @@ class PlacementMutation:
         )
 
 
-Act = Callable[[UnitOfWork, Principal, uuid.UUID, Any, int | None], Awaitable[LockedPlacement]]
+Act = Callable[[WriteUnit, Principal, uuid.UUID, Any, int | None], Awaitable[LockedPlacement]]
 
 
 async def _act(

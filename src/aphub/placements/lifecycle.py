@@ -10,11 +10,11 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
 from aphub import registration
 from aphub.auth.principal import Principal
-from aphub.db import Writes
+from aphub.db import WriteUnit
+from aphub.db.sql import from_core
 from aphub.errors import FieldError, Invalid
 from aphub.placements.repository import LockedPlacement
 from aphub.placements.schemas import (
@@ -36,7 +36,7 @@ from aphub.placements.service import (
 
 
 async def offer(
-    uow: Writes,
+    uow: WriteUnit,
     principal: Principal,
     placement_id: uuid.UUID,
     body: OfferAction,
@@ -50,12 +50,12 @@ async def offer(
     if body.delivery_location_ids is not None:
         p.delivery_location_ids = list(body.delivery_location_ids)
     p.status = "offered"
-    await transition(uow, principal, p, "placement.offered", {"note": body.note})
+    await transition(uow, principal, p, "placement.offered", {"note": body.note}, answers=200)
     return p
 
 
 async def decline(
-    uow: Writes,
+    uow: WriteUnit,
     principal: Principal,
     placement_id: uuid.UUID,
     body: ReasonAction,
@@ -66,12 +66,12 @@ async def decline(
     require_status(p, "decline", "requested")
     p.status = "declined"
     p.closing_note = body.reason
-    await transition(uow, principal, p, "placement.declined", {"reason": body.reason})
+    await transition(uow, principal, p, "placement.declined", {"reason": body.reason}, answers=200)
     return p
 
 
 async def cancel(
-    uow: Writes,
+    uow: WriteUnit,
     principal: Principal,
     placement_id: uuid.UUID,
     body: ReasonAction,
@@ -82,62 +82,56 @@ async def cancel(
     require_status(p, "cancel", "requested", "offered")
     p.status = "cancelled"
     p.closing_note = body.reason
-    await transition(uow, principal, p, "placement.cancelled", {"reason": body.reason})
+    await transition(uow, principal, p, "placement.cancelled", {"reason": body.reason}, answers=200)
     return p
 
 
-async def lock_provider_starts(uow: Writes, provider_id: uuid.UUID) -> None:
+async def lock_provider_starts(uow: WriteUnit, provider_id: uuid.UUID) -> None:
     """Serialise starts at one unregistered provider until commit: the threshold counts
     committed active placements, so two starts checked side by side could both pass
     and together cross it. Taken after the placement's row lock, the order every
     transition takes its locks in."""
-    await uow.fetchrow(_STARTS_LOCK, f"placement-starts:{provider_id}")
+    await uow.execute(_STARTS_LOCK, lock=f"placement-starts:{provider_id}")
 
 
-_STARTS_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
+_STARTS_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(:lock, 0))"
 _FLAGGED_CHILD = (
-    "SELECT looked_after OR sen_provision = 'ehcp' AS flagged FROM children WHERE id = $1"
+    "SELECT looked_after OR sen_provision = 'ehcp' AS flagged FROM children WHERE id = :child_id"
 )
 
 
 @cache
-def _counts() -> tuple[str, tuple[str, ...], dict[str, Any]]:
+def _counts() -> tuple[str, dict[str, Any]]:
     """The registration counts (`registration.counts`, which the directory's alert uses
-    too) compiled once for asyncpg: the SQL, its parameters' names in order, and the
-    values of all but the provider's id."""
+    too) as a statement: the SQL, and the values it binds itself."""
     pupils, flagged = registration.counts(bindparam("provider_id", None))
-    query = select(pupils.label("pupils"), flagged.label("flagged"))
-    compiled = query.compile(dialect=asyncpg_dialect())  # type: ignore[no-untyped-call]
-    assert compiled.positiontup is not None  # a positional dialect
-    return compiled.string, tuple(compiled.positiontup), dict(compiled.construct_params())
+    return from_core(select(pupils.label("pupils"), flagged.label("flagged")))
 
 
 async def threshold_breach(
-    uow: Writes, provider_id: uuid.UUID, adding: LockedPlacement | None = None
+    uow: WriteUnit, provider_id: uuid.UUID, adding: LockedPlacement | None = None
 ) -> str | None:
     """Why an unregistered provider would be over the registration threshold, or None."""
-    sql, names, values = _counts()
-    row = await uow.fetchrow(
-        sql, *(provider_id if n == "provider_id" else values[n] for n in names)
-    )
+    sql, values = _counts()
+    row = await uow.fetchrow(sql, **{**values, "provider_id": provider_id})
     pupils, flagged = row["pupils"], row["flagged"]
     if adding is not None and (adding.hours_per_week or 0) >= registration.FULL_TIME_HOURS:
         pupils += 1
-        child = await uow.fetchrow(_FLAGGED_CHILD, adding.child_id)
+        child = await uow.fetchrow(_FLAGGED_CHILD, child_id=adding.child_id)
         if child is not None and child["flagged"]:
             flagged += 1
     return registration.breach(pupils, flagged)
 
 
 _START_FACTS = (
-    "SELECT (SELECT count(*) FROM intended_outcomes WHERE placement_id = $1) AS outcomes, "
-    "pp.registration_status, pp.qa_status FROM (VALUES (1)) AS one "
-    "LEFT JOIN provider_profiles pp ON pp.organisation_id = $2"
+    "SELECT (SELECT count(*) FROM intended_outcomes WHERE placement_id = :placement_id) "
+    "AS outcomes, pp.registration_status, pp.qa_status FROM (VALUES (1)) AS one "
+    "LEFT JOIN provider_profiles pp ON pp.organisation_id = :provider_id"
 )
 
 
 async def start(
-    uow: Writes,
+    uow: WriteUnit,
     principal: Principal,
     placement_id: uuid.UUID,
     body: StartAction,
@@ -147,7 +141,7 @@ async def start(
     require_provider(principal, p)
     require_status(p, "start", "offered")
     missing: list[FieldError] = []
-    facts = await uow.fetchrow(_START_FACTS, p.id, p.provider_id)
+    facts = await uow.fetchrow(_START_FACTS, placement_id=p.id, provider_id=p.provider_id)
     if not facts["outcomes"]:
         missing.append(FieldError("intended_outcomes", "at least one intended outcome"))
     if not p.exit_strategy:
@@ -189,23 +183,23 @@ async def start(
     if body.start_date is not None:
         p.start_date = body.start_date
     started = {"start_date": p.start_date.isoformat()}
-    await transition(uow, principal, p, "placement.started", started)
+    await transition(uow, principal, p, "placement.started", started, answers=200)
     return p
 
 
 _REVIEW_LOCK = (
     "SELECT id, placement_id, decision, extension_applied FROM placement_reviews "
-    "WHERE id = $1 FOR UPDATE"
+    "WHERE id = :review_id FOR UPDATE"
 )
 # the extension is applied by the transition's own statement (an `Alongside`)
 _EXTENSION_APPLIED = (
-    "UPDATE placement_reviews SET extension_applied = true WHERE id = $1 "
+    "UPDATE placement_reviews SET extension_applied = true WHERE id = :review_id "
     "RETURNING NULL::text AS body"
 )
 
 
 async def extend(
-    uow: Writes,
+    uow: WriteUnit,
     principal: Principal,
     placement_id: uuid.UUID,
     body: ExtendAction,
@@ -214,7 +208,7 @@ async def extend(
     p = await locked(uow, principal, placement_id, if_match)
     await require_commissioner(uow, principal, p)
     require_status(p, "extend", "active")
-    review = await uow.fetchrow(_REVIEW_LOCK, body.review_id)
+    review = await uow.fetchrow(_REVIEW_LOCK, review_id=body.review_id)
     if review is None or review["placement_id"] != p.id:
         raise Invalid.field("review_id", "review_id must name a review of this placement")
     if review["decision"] != "extend":
@@ -235,13 +229,14 @@ async def extend(
             "from": previous.isoformat(),
             "to": body.planned_end_date.isoformat(),
         },
-        alongside=Alongside(_EXTENSION_APPLIED, (review["id"],)),
+        alongside=Alongside(_EXTENSION_APPLIED, {"review_id": review["id"]}),
+        answers=200,
     )
     return p
 
 
 async def end(
-    uow: Writes,
+    uow: WriteUnit,
     principal: Principal,
     placement_id: uuid.UUID,
     body: EndAction,
@@ -268,12 +263,13 @@ async def end(
             "destination": body.destination.value,
             "actual_end_date": ended_on.isoformat(),
         },
+        answers=200,
     )
     return p
 
 
 async def propose_end(
-    uow: Writes,
+    uow: WriteUnit,
     principal: Principal,
     placement_id: uuid.UUID,
     body: ProposeEndAction,
@@ -292,5 +288,6 @@ async def propose_end(
             "proposed_end_date": body.proposed_end_date.isoformat(),
             "destination": body.destination.value if body.destination else None,
         },
+        answers=200,
     )
     return p

@@ -15,9 +15,8 @@ import orjson
 from sqlalchemy import select
 
 from aphub.auth.principal import Principal
-from aphub.db import Reads, UnitOfWork, Writes
-from aphub.events.log import OUTBOX_COLUMNS, outbox_insert
-from aphub.idempotency import kept_answer_sql
+from aphub.db import ReadUnit, Statement, WriteUnit
+from aphub.events.log import OUTBOX_INSERT
 from aphub.models import Organisation, Placement
 from aphub.sharing.placements import placement_visible
 from aphub.sharing.policy import Policy, active_policy
@@ -58,56 +57,56 @@ BODY = (
 )
 FROM = "placements p JOIN organisations comm ON comm.id = p.commissioner_id"
 
+ORG = ":org::uuid"
 FILTERS = {
-    "status": "p.status = ${n}",
-    "child_id": "p.child_id = ${n}::uuid",
-    "provider_id": "p.provider_id = ${n}::uuid",
-    "commissioner_id": "p.commissioner_id = ${n}::uuid",
-    "updated_since": "p.updated_at >= ${n}",
+    "status": "p.status = :status",
+    "child_id": "p.child_id = :child_id::uuid",
+    "provider_id": "p.provider_id = :provider_id::uuid",
+    "commissioner_id": "p.commissioner_id = :commissioner_id::uuid",
+    "updated_since": "p.updated_at >= :updated_since",
 }
 
 
 @cache
 def _one_sql(organisation_type: str, policy: Policy) -> str:
-    visible = placement_visible(organisation_type, "$1::uuid", policy)
-    return f"SELECT {BODY} AS body FROM {FROM} WHERE p.id = $2::uuid AND {visible}"
+    visible = placement_visible(organisation_type, ORG, policy)
+    return f"SELECT {BODY} AS body FROM {FROM} WHERE p.id = :placement_id::uuid AND {visible}"
 
 
 @cache
 def _page_sql(organisation_type: str, policy: Policy, filters: tuple[str, ...]) -> str:
-    visible = placement_visible(organisation_type, "$1::uuid", policy)
-    where = [visible, "p.id > $2::uuid"]
-    where += [FILTERS[name].format(n=i + 4) for i, name in enumerate(filters)]
+    visible = placement_visible(organisation_type, ORG, policy)
+    where = [visible, "p.id > :after::uuid", *(FILTERS[name] for name in filters)]
     return (
         f"SELECT {BODY} AS body, p.id FROM {FROM} WHERE {' AND '.join(where)} "
-        "ORDER BY p.id LIMIT $3::int"
+        "ORDER BY p.id LIMIT :limit::int"
     )
 
 
 @cache
 def _visible_sql(organisation_type: str, policy: Policy) -> str:
-    visible = placement_visible(organisation_type, "$1::uuid", policy)
-    return f"SELECT p.id FROM placements p WHERE p.id = $2::uuid AND {visible}"
+    visible = placement_visible(organisation_type, ORG, policy)
+    return f"SELECT p.id FROM placements p WHERE p.id = :placement_id::uuid AND {visible}"
 
 
-async def read_json(uow: Reads, principal: Principal, placement_id: uuid.UUID) -> str | None:
+async def read_json(uow: ReadUnit, principal: Principal, placement_id: uuid.UUID) -> str | None:
     """The placement as JSON text, or None when it does not exist for the caller."""
     row = await uow.fetchrow(
         _one_sql(principal.organisation_type, active_policy()),
-        principal.organisation_id,
-        placement_id,
+        org=principal.organisation_id,
+        placement_id=placement_id,
     )
     return None if row is None else str(row["body"])
 
 
-_CHANGED_SQL = f"SELECT {BODY} AS body FROM {FROM} WHERE p.id = $1::uuid"
+_CHANGED_SQL = f"SELECT {BODY} AS body FROM {FROM} WHERE p.id = :placement_id::uuid"
 
 
-async def read_json_after_change(uow: UnitOfWork, placement_id: uuid.UUID) -> str:
+async def read_json_after_change(uow: WriteUnit, placement_id: uuid.UUID) -> str:
     """The placement as its actor left it. Only for the response to a change the caller
     was just authorised to make: declining or ending may end the caller's own access,
     and the answer to the action must still show what it did."""
-    row = await uow.fetchrow(_CHANGED_SQL, placement_id)
+    row = await uow.fetchrow(_CHANGED_SQL, placement_id=placement_id)
     return str(row["body"])
 
 
@@ -191,82 +190,67 @@ _SELECTED = ", ".join(f"p.{c}::text AS {c}" if c in JSON_COLUMNS else f"p.{c}" f
 
 @cache
 def _lock_sql(organisation_type: str, policy: Policy) -> str:
-    visible = placement_visible(organisation_type, "$1::uuid", policy)
+    visible = placement_visible(organisation_type, ORG, policy)
     return (
         f"SELECT {_SELECTED}, "
         "(SELECT c.home_la_id FROM children c WHERE c.id = p.child_id) AS child_home_la_id "
-        f"FROM placements p WHERE p.id = $2::uuid AND {visible} FOR UPDATE OF p"
+        f"FROM placements p WHERE p.id = :placement_id::uuid AND {visible} FOR UPDATE OF p"
     )
 
 
 async def lock_visible(
-    uow: Writes, principal: Principal, placement_id: uuid.UUID
+    uow: WriteUnit, principal: Principal, placement_id: uuid.UUID
 ) -> LockedPlacement | None:
     """The placement, row-locked until the unit commits, or None when the caller may not
     see it. One statement: the visibility condition is the lock's WHERE, so a hidden row
     is never locked, and a row changed while this waited for the lock is judged again
     as it now is."""
-    row = await uow.fetchrow_in_transaction(
+    row = await uow.fetchrow(
         _lock_sql(principal.organisation_type, active_policy()),
-        principal.organisation_id,
-        placement_id,
+        org=principal.organisation_id,
+        placement_id=placement_id,
     )
     return None if row is None else LockedPlacement(row)
 
 
-OUTBOX_PARAMS = len(OUTBOX_COLUMNS)
-
-
 @cache
-def change_sql(
-    columns: tuple[str, ...],
-    returning_json: bool,
-    alongside: str | None,
-    alongside_params: int,
-    keep: bool = False,
-    keep_etag: bool = False,
-) -> str:
-    """The statement of a transition, one round trip. Its parameters: those of `alongside`
-    first ($1 to $k, as that statement numbers them), then the placement's id, its new
-    version, the values of `columns`, the event's outbox row and those of `keeping`. It
-    returns the JSON of the placement as the change left it (`body`, when asked) and the
-    `body` that `alongside` returned (`alongside`). With `keep`, the statement also keeps
-    that answer (`body`, else `alongside`; with its ETag if `keep_etag`) under the
-    request's Idempotency-Key (`kept_answer_sql`, its parameters last) and returns `kept`."""
-    k = alongside_params
-    assignments = [f"version = ${k + 2}", "updated_at = now()"]
-    assignments += [f"{name} = ${i}" for i, name in enumerate(columns, start=k + 3)]
-    ctes = [f"alongside AS ({alongside})"] if alongside else []
-    ctes += [
-        f"p AS (UPDATE placements SET {', '.join(assignments)} WHERE id = ${k + 1} RETURNING *)",
-        f"logged AS ({outbox_insert(k + 3 + len(columns))})",
+def change_statement(
+    columns: tuple[str, ...], returning_json: bool, alongside: str | None
+) -> Statement:
+    """The statement of a transition, one round trip: the placement's new version
+    (`:version`) and the values of `columns` (`:set_<column>`) for placement
+    `:placement_id`, the event's outbox row (`OUTBOX_INSERT`'s parameters) and the
+    `alongside` statement if any (its own parameters). It returns the JSON of the
+    placement as the change left it (`body`, when asked), the `body` that `alongside`
+    returned (`alongside`) and the `version`."""
+    assignments = ["version = :version", "updated_at = now()"]
+    assignments += [f"{name} = :set_{name}" for name in columns]
+    parts = [("alongside", alongside)] if alongside else []
+    parts += [
+        (
+            "p",
+            f"UPDATE placements SET {', '.join(assignments)} WHERE id = :placement_id RETURNING *",
+        ),
+        ("logged", OUTBOX_INSERT),
     ]
     json = BODY if returning_json else "NULL::text"
     extra = "(SELECT body FROM alongside)" if alongside else "NULL::text"
     join = " JOIN organisations comm ON comm.id = p.commissioner_id" if returning_json else ""
-    answer = f"SELECT {json} AS body, {extra} AS alongside, p.version FROM p{join}"
-    if not keep:
-        return f"WITH {', '.join(ctes)} {answer}"
-    first = k + 3 + len(columns) + OUTBOX_PARAMS
-    body = "answer.body" if returning_json else "answer.alongside"
-    ctes += [f"answer AS ({answer})", f"kept AS ({kept_answer_sql(body, first, keep_etag)})"]
-    return (
-        f"WITH {', '.join(ctes)} SELECT body, alongside, "
-        "EXISTS (SELECT 1 FROM kept) AS kept FROM answer"
-    )
+    final = f"SELECT {json} AS body, {extra} AS alongside, p.version FROM p{join}"
+    return Statement(tuple(parts), final)
 
 
-async def is_visible(uow: UnitOfWork, principal: Principal, placement_id: uuid.UUID) -> bool:
+async def is_visible(uow: ReadUnit, principal: Principal, placement_id: uuid.UUID) -> bool:
     row = await uow.fetchrow(
         _visible_sql(principal.organisation_type, active_policy()),
-        principal.organisation_id,
-        placement_id,
+        org=principal.organisation_id,
+        placement_id=placement_id,
     )
     return row is not None
 
 
 async def read_page_json(
-    uow: UnitOfWork,
+    uow: ReadUnit,
     principal: Principal,
     *,
     after: uuid.UUID | None,
@@ -274,13 +258,12 @@ async def read_page_json(
     filters: dict[str, Any],
 ) -> tuple[list[str], uuid.UUID | None]:
     names = tuple(sorted(k for k, v in filters.items() if v is not None))
-    values: list[Any] = [filters[n] for n in names]
     rows = await uow.fetch(
         _page_sql(principal.organisation_type, active_policy(), names),
-        principal.organisation_id,
-        after or uuid.UUID(int=0),
-        limit + 1,
-        *values,
+        org=principal.organisation_id,
+        after=after or uuid.UUID(int=0),
+        limit=limit + 1,
+        **{name: filters[name] for name in names},
     )
     bodies = [str(r["body"]) for r in rows[:limit]]
     last = rows[limit - 1]["id"] if len(rows) > limit else None
@@ -303,7 +286,9 @@ INSERT_REVIEW = (
     "INSERT INTO placement_reviews AS r (id, placement_id, scheduled_on, held_on, attendees, "
     "progress, attendance_percent, child_views, family_views, decision, actions, "
     "next_review_date, proposed_end_date, recorded_by_id) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
+    "VALUES (:review_id, :placement_id, :scheduled_on, :held_on, :attendees, :progress, "
+    ":attendance_percent, :child_views, :family_views, :decision, :actions, "
+    ":review_next_review_date, :proposed_end_date, :recorded_by_id) "
     f"RETURNING {REVIEW_BODY} AS body"
 )
 EVENT_BODY = (
@@ -316,39 +301,42 @@ EVENT_BODY = (
 
 @cache
 def _reviews_sql(organisation_type: str, policy: Policy) -> str:
-    visible = placement_visible(organisation_type, "$1::uuid", policy)
+    visible = placement_visible(organisation_type, ORG, policy)
     return (
         f"SELECT r.placement_id AS owner, {REVIEW_BODY} AS body FROM placement_reviews r "
         "JOIN placements p ON p.id = r.placement_id "
-        f"WHERE r.placement_id = ANY($2::uuid[]) AND {visible} "
+        f"WHERE r.placement_id = ANY(:placement_ids::uuid[]) AND {visible} "
         "ORDER BY r.placement_id, r.held_on, r.id"
     )
 
 
 @cache
 def _history_sql(organisation_type: str, policy: Policy) -> str:
-    visible = placement_visible(organisation_type, "$1::uuid", policy)
+    visible = placement_visible(organisation_type, ORG, policy)
     return (
         f"SELECT e.subject_id AS owner, {EVENT_BODY} AS body FROM events e "
         "JOIN placements p ON p.id = e.subject_id "
-        f"WHERE e.subject_type = 'placement' AND e.subject_id = ANY($2::uuid[]) AND {visible} "
-        "ORDER BY e.subject_id, e.seq"
+        "WHERE e.subject_type = 'placement' AND e.subject_id = ANY(:placement_ids::uuid[]) "
+        f"AND {visible} ORDER BY e.subject_id, e.seq"
     )
 
 
 async def _grouped(
-    uow: UnitOfWork, sql: str, principal: Principal, placement_ids: list[uuid.UUID]
+    uow: ReadUnit, sql: str, principal: Principal, placement_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, list[dict[str, Any]]]:
     grouped: dict[uuid.UUID, list[dict[str, Any]]] = {i: [] for i in placement_ids}
     if not placement_ids:
         return grouped
-    for row in await uow.fetch(sql, principal.organisation_id, list(set(placement_ids))):
+    rows = await uow.fetch(
+        sql, org=principal.organisation_id, placement_ids=list(set(placement_ids))
+    )
+    for row in rows:
         grouped[row["owner"]].append(orjson.loads(row["body"]))
     return grouped
 
 
 async def reviews_of(
-    uow: UnitOfWork, principal: Principal, placement_ids: list[uuid.UUID]
+    uow: ReadUnit, principal: Principal, placement_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, list[dict[str, Any]]]:
     """Reviews of each placement, by date held; none for a placement the caller cannot see."""
     sql = _reviews_sql(principal.organisation_type, active_policy())
@@ -356,7 +344,7 @@ async def reviews_of(
 
 
 async def history_of(
-    uow: UnitOfWork, principal: Principal, placement_ids: list[uuid.UUID]
+    uow: ReadUnit, principal: Principal, placement_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, list[dict[str, Any]]]:
     """Events of each placement in order, with actor and time; none when it is hidden."""
     sql = _history_sql(principal.organisation_type, active_policy())
@@ -364,7 +352,7 @@ async def history_of(
 
 
 async def organisations_by_id(
-    uow: UnitOfWork, organisation_ids: list[uuid.UUID]
+    uow: ReadUnit, organisation_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, Organisation]:
     """The organisations a page of placements names (the register is public to callers)."""
     rows = await uow.session.scalars(

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from aphub.auth.principal import Principal
-from aphub.db import UnitOfWork, Writes
+from aphub.db import ReadUnit, WriteUnit
 from aphub.errors import Forbidden, Invalid, NotFound
 from aphub.ids import uuid7
 from aphub.placements import repository
@@ -23,7 +23,9 @@ from aphub.placements.service import (
     transition,
 )
 
-_OUTCOME_IDS = "SELECT array_agg(id) AS ids FROM intended_outcomes WHERE placement_id = $1"
+_OUTCOME_IDS = (
+    "SELECT array_agg(id) AS ids FROM intended_outcomes WHERE placement_id = :placement_id"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +43,7 @@ def _json(value: Any) -> str:
 
 
 async def record_review(
-    uow: Writes,
+    uow: WriteUnit,
     principal: Principal,
     placement_id: uuid.UUID,
     body: ReviewCreate,
@@ -54,7 +56,7 @@ async def record_review(
         raise Forbidden("Only the commissioner, the home LA or the provider records reviews")
     require_status(p, "review", "active")
     if body.progress:  # a review without progress entries names no outcome to check
-        row = await uow.fetchrow(_OUTCOME_IDS, p.id)
+        row = await uow.fetchrow(_OUTCOME_IDS, placement_id=p.id)
         outcome_ids = set(row["ids"] or ())
         for i, progress in enumerate(body.progress):
             if progress.outcome_id not in outcome_ids:
@@ -65,22 +67,21 @@ async def record_review(
     review_id = uuid7()
     review = Alongside(
         INSERT_REVIEW,
-        (
-            review_id,
-            p.id,
-            body.scheduled_on,
-            body.held_on,
-            [a.value for a in body.attendees],
-            _json([x.model_dump(mode="json") for x in body.progress]),
-            body.attendance_percent,
-            body.child_views,
-            body.family_views,
-            body.decision.value,
-            _json([a.model_dump(mode="json") for a in body.actions]),
-            body.next_review_date,
-            body.proposed_end_date,
-            principal.organisation_id,
-        ),
+        {
+            "review_id": review_id,
+            "scheduled_on": body.scheduled_on,
+            "held_on": body.held_on,
+            "attendees": [a.value for a in body.attendees],
+            "progress": _json([x.model_dump(mode="json") for x in body.progress]),
+            "attendance_percent": body.attendance_percent,
+            "child_views": body.child_views,
+            "family_views": body.family_views,
+            "decision": body.decision.value,
+            "actions": _json([a.model_dump(mode="json") for a in body.actions]),
+            "review_next_review_date": body.next_review_date,
+            "proposed_end_date": body.proposed_end_date,
+            "recorded_by_id": principal.organisation_id,
+        },
     )
     if body.next_review_date is not None:
         p.next_review_date = body.next_review_date
@@ -99,13 +100,14 @@ async def record_review(
         },
         returning_json=False,  # the answer is the review
         alongside=review,
+        answers=201,
     )
     assert recorded is not None, "the review's INSERT returns it"
     return RecordedReview(review_id, recorded)
 
 
 async def list_reviews(
-    uow: UnitOfWork, principal: Principal, placement_id: uuid.UUID
+    uow: ReadUnit, principal: Principal, placement_id: uuid.UUID
 ) -> list[dict[str, Any]]:
     if not await repository.is_visible(uow, principal, placement_id):
         raise NotFound("No such placement, or not visible to you")

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from aphub.auth.principal import Principal
 from aphub.children.routes import cursor_id
-from aphub.db import UnitOfWork, Writes
+from aphub.db import WriteUnit
 from aphub.deps import UoW, principal_with
 from aphub.errors import NotFound, problem_responses
 from aphub.http import IfMatch, parse_if_match
@@ -46,7 +46,7 @@ ACTION_ERRORS = problem_responses(401, 403, 404, 409, 412, 413, 415, 422)
 
 
 async def placement_response(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     principal: Principal,
     placement_id: uuid.UUID,
     status: int = 200,
@@ -156,9 +156,9 @@ def changed_response(p: LockedPlacement) -> Response:
     return placement_json_response(p.json, p.id, version=p.version)
 
 
-# Every action runs on statements alone (`Writes`): the FastAPI route below, GraphQL and
+# Every action runs on statements alone (`WriteUnit`): the FastAPI route below, GraphQL and
 # `aphub.fastpath` (which serves these paths first, on a `WriteUnit`) share it.
-Action = Callable[[Writes, Principal, uuid.UUID, Any, int | None], Awaitable[LockedPlacement]]
+Action = Callable[[WriteUnit, Principal, uuid.UUID, Any, int | None], Awaitable[LockedPlacement]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,7 +270,7 @@ async def record_placement_review(
 
 
 async def review_response(
-    uow: Writes, principal: Principal, placement_id: uuid.UUID, body: Any, if_match: int | None
+    uow: WriteUnit, principal: Principal, placement_id: uuid.UUID, body: Any, if_match: int | None
 ) -> Response:
     """The answer to a review: the review as its INSERT returned it."""
     recorded = await reviews.record_review(uow, principal, placement_id, body, if_match)

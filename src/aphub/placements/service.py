@@ -4,7 +4,7 @@ Each change locks the placement row, checks who may act and in which state, bump
 version and records exactly one event with that version (unique per subject and
 version in the event log), all in the caller's transaction.
 
-The machinery runs on statements alone (`Writes`: the asyncpg connection beneath a
+The machinery runs on statements alone (`WriteUnit`: the asyncpg connection beneath a
 unit of work's session, or a `WriteUnit`'s own; performance.md): the lock is one
 statement that also decides visibility, and the change, its version, its event and the
 placement's new JSON are one more, where the ORM took a visibility query, a locking
@@ -21,10 +21,9 @@ import orjson
 from sqlalchemy import delete, select
 
 from aphub.auth.principal import Principal
-from aphub.db import UnitOfWork, Writes
+from aphub.db import WriteUnit
 from aphub.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
-from aphub.events.log import Actor, appended, outbox_insert, outbox_values
-from aphub.idempotency import KEPT_ANSWER, PROCESSED_MEANWHILE, KeptAnswer
+from aphub.events.log import OUTBOX_INSERT, Actor, outbox_values
 from aphub.models import IntendedOutcome, Organisation, Placement
 from aphub.placements import repository
 from aphub.placements.repository import JSON_COLUMNS, LockedPlacement
@@ -39,7 +38,7 @@ def actor_of(principal: Principal) -> Actor:
 
 
 async def locked(
-    uow: Writes, principal: Principal, placement_id: uuid.UUID, if_match: int | None
+    uow: WriteUnit, principal: Principal, placement_id: uuid.UUID, if_match: int | None
 ) -> LockedPlacement:
     """The placement, row-locked, if the caller may see it (404 otherwise)."""
     placement = await repository.lock_visible(uow, principal, placement_id)
@@ -50,7 +49,7 @@ async def locked(
     return placement
 
 
-async def acts_as_commissioner(uow: Writes, principal: Principal, p: LockedPlacement) -> bool:
+async def acts_as_commissioner(uow: WriteUnit, principal: Principal, p: LockedPlacement) -> bool:
     if principal.organisation_id == p.commissioner_id:
         return True
     if principal.organisation_type != "local_authority":
@@ -59,7 +58,7 @@ async def acts_as_commissioner(uow: Writes, principal: Principal, p: LockedPlace
     return p.child_home_la_id == principal.organisation_id
 
 
-async def require_commissioner(uow: Writes, principal: Principal, p: LockedPlacement) -> None:
+async def require_commissioner(uow: WriteUnit, principal: Principal, p: LockedPlacement) -> None:
     if not await acts_as_commissioner(uow, principal, p):
         raise Forbidden("Only the commissioner (or the child's home LA) may do this")
 
@@ -73,7 +72,7 @@ def require_status(p: LockedPlacement, action: str, *allowed: str) -> None:
     if p.status not in allowed:
         raise Conflict(
             f"Cannot {action} a placement that is {p.status} (only when {' or '.join(allowed)})",
-            extra={"status": p.status},
+            extra={"current_status": p.status},
         )
 
 
@@ -84,7 +83,7 @@ def _event(
     version: int,
     event_type: str,
     data: dict[str, Any],
-) -> list[Any]:
+) -> dict[str, Any]:
     return outbox_values(
         type=event_type,
         subject_type="placement",
@@ -105,15 +104,15 @@ def _column_value(name: str, value: Any) -> Any:
 @dataclass(frozen=True, slots=True)
 class Alongside:
     """A row a transition writes besides the placement's (a review, say), in the
-    transition's own statement: `sql` is an INSERT or UPDATE numbering its parameters
-    from $1 and returning one text column named `body`."""
+    transition's own statement: `sql` is an INSERT or UPDATE returning one text column
+    named `body`, with parameters `params` (named apart from the transition's)."""
 
     sql: str
-    args: tuple[Any, ...]
+    params: dict[str, Any]
 
 
 async def transition(
-    uow: Writes,
+    uow: WriteUnit,
     principal: Principal,
     p: LockedPlacement,
     event_type: str,
@@ -121,6 +120,7 @@ async def transition(
     *,
     returning_json: bool = True,
     alongside: Alongside | None = None,
+    answers: int | None = None,
 ) -> str | None:
     """Bump the version and write the change with the one event of this change.
 
@@ -128,38 +128,35 @@ async def transition(
     `alongside` row if any and, unless the caller answers with something else, the
     placement's JSON as the change left it (`p.json`). It runs under the row lock
     `locked` took, so the event's place in the outbox is its place in the placement's
-    history. Returns what `alongside` returned.
+    history. When the statement's JSON is the request's answer, with status `answers`
+    (the placement's, with its ETag, or else what `alongside` returned), the unit keeps it
+    under the request's Idempotency-Key in the same statement. Returns what `alongside`
+    returned.
     """
     version = p.version + 1
     changes = {name: value for name, value in p.changed().items() if name != "version"}
     event = _event(
         principal, p.id, p.child_id, version, event_type, {"status": p.status, **(data or {})}
     )
-    values = [_column_value(name, value) for name, value in changes.items()]
-    extra = alongside.args if alongside else ()
-    # the route answers with what this statement builds: the statement keeps it too
-    answer: KeptAnswer | None = uow.state.pop(KEPT_ANSWER, None)
-    sql = repository.change_sql(
-        tuple(changes),
-        returning_json,
-        alongside.sql if alongside else None,
-        len(extra),
-        keep=answer is not None,
-        keep_etag=answer is not None and answer.etag,
+    params = {f"set_{name}": _column_value(name, value) for name, value in changes.items()}
+    statement = repository.change_statement(
+        tuple(changes), returning_json, alongside.sql if alongside else None
     )
-    kept = answer.args() if answer else []
-    row = await uow.fetchrow(sql, *extra, p.id, version, *values, *event, *kept)
-    if answer is not None:
-        if not row["kept"]:
-            raise Conflict(PROCESSED_MEANWHILE)
-        answer.claim.kept = True
-    appended(uow)
+    params.update(placement_id=p.id, version=version, **event)
+    if alongside is not None:
+        params.update(alongside.params)
+    if answers is None:
+        row = await uow.fetchrow(statement.sql, **params)
+    else:
+        body = "body" if returning_json else "alongside"
+        row = await uow.answer(statement, status=answers, body=body, etag=returning_json, **params)
+    uow.appended_events()
     p.written(version, row["body"])
     returned: str | None = row["alongside"]
     return returned
 
 
-async def _replace_outcomes(uow: UnitOfWork, placement_id: uuid.UUID, plan: PlacementPlan) -> None:
+async def _replace_outcomes(uow: WriteUnit, placement_id: uuid.UUID, plan: PlacementPlan) -> None:
     await uow.session.execute(
         delete(IntendedOutcome).where(IntendedOutcome.placement_id == placement_id)
     )
@@ -177,7 +174,7 @@ def _plan_values(plan: PlacementPlan, fields: set[str]) -> dict[str, Any]:
     return values
 
 
-async def request(uow: UnitOfWork, principal: Principal, data: PlacementCreate) -> uuid.UUID:
+async def request(uow: WriteUnit, principal: Principal, data: PlacementCreate) -> uuid.UUID:
     if principal.organisation_type not in COMMISSIONER_TYPES:
         raise Forbidden("Only local authorities, schools and trusts commission placements")
     decision = await gate.decide(uow, principal, data.child_id)
@@ -234,13 +231,13 @@ async def request(uow: UnitOfWork, principal: Principal, data: PlacementCreate) 
             "planned_end_date": data.planned_end_date.isoformat(),
         },
     )
-    await uow.fetchrow(outbox_insert(1), *event)  # after the ORM's pending rows are flushed
-    appended(uow)
+    await uow.execute(OUTBOX_INSERT, **event)  # after the ORM's pending rows are flushed
+    uow.appended_events()
     return placement.id
 
 
 async def vary(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     principal: Principal,
     placement_id: uuid.UUID,
     data: PlacementVary,

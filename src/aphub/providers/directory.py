@@ -16,7 +16,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from aphub.auth.principal import Principal
-from aphub.db import UnitOfWork
+from aphub.db import WriteUnit
 from aphub.errors import Conflict, FieldError, NotFound
 from aphub.ids import uuid7
 from aphub.models import (
@@ -118,7 +118,7 @@ def _flat(nested: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 async def _check_identifiers_free(
-    uow: UnitOfWork, provider_id: uuid.UUID, values: dict[str, Any]
+    uow: WriteUnit, provider_id: uuid.UUID, values: dict[str, Any]
 ) -> None:
     for name in _UNIQUE_IDENTIFIERS:
         value = values.get(name)
@@ -133,7 +133,7 @@ async def _check_identifiers_free(
 
 
 async def update_entry(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     principal: Principal,
     provider_id: uuid.UUID,
     changes: dict[str, Any],
@@ -178,7 +178,7 @@ async def update_entry(
 # --- offers ------------------------------------------------------------------------------------
 
 
-async def _valid_offer(uow: UnitOfWork, provider_id: uuid.UUID, offer: ProviderOfferInput) -> None:
+async def _valid_offer(uow: WriteUnit, provider_id: uuid.UUID, offer: ProviderOfferInput) -> None:
     errors = offer_rule_errors(offer)
     foreign = await repository.foreign_locations(uow, provider_id, offer.location_ids)
     if foreign:
@@ -193,7 +193,7 @@ async def _valid_offer(uow: UnitOfWork, provider_id: uuid.UUID, offer: ProviderO
 
 
 async def _link_locations(
-    uow: UnitOfWork, offer_id: uuid.UUID, location_ids: list[uuid.UUID]
+    uow: WriteUnit, offer_id: uuid.UUID, location_ids: list[uuid.UUID]
 ) -> None:
     await uow.session.execute(
         delete(ProviderOfferLocation).where(ProviderOfferLocation.offer_id == offer_id)
@@ -206,7 +206,7 @@ async def _link_locations(
 
 
 async def _offer_for_update(
-    uow: UnitOfWork, provider_id: uuid.UUID, offer_id: uuid.UUID
+    uow: WriteUnit, provider_id: uuid.UUID, offer_id: uuid.UUID
 ) -> ProviderOffer:
     offer = await uow.session.get(ProviderOffer, offer_id, with_for_update=True)
     if offer is None or offer.provider_id != provider_id:
@@ -215,7 +215,7 @@ async def _offer_for_update(
 
 
 async def create_offer(
-    uow: UnitOfWork, principal: Principal, provider_id: uuid.UUID, data: ProviderOfferInput
+    uow: WriteUnit, principal: Principal, provider_id: uuid.UUID, data: ProviderOfferInput
 ) -> OfferView:
     provider = await own_entry_for_update(uow, principal, provider_id)
     await _valid_offer(uow, provider_id, data)
@@ -236,7 +236,7 @@ async def create_offer(
 
 
 async def update_offer(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     principal: Principal,
     provider_id: uuid.UUID,
     offer_id: uuid.UUID,
@@ -273,7 +273,7 @@ async def update_offer(
 
 
 async def delete_offer(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     principal: Principal,
     provider_id: uuid.UUID,
     offer_id: uuid.UUID,
@@ -300,7 +300,7 @@ async def delete_offer(
 
 
 async def _location_for_update(
-    uow: UnitOfWork, provider_id: uuid.UUID, location_id: uuid.UUID
+    uow: WriteUnit, provider_id: uuid.UUID, location_id: uuid.UUID
 ) -> ProviderLocation:
     location = await uow.session.get(ProviderLocation, location_id, with_for_update=True)
     if location is None or location.provider_id != provider_id:
@@ -309,7 +309,7 @@ async def _location_for_update(
 
 
 async def create_location(
-    uow: UnitOfWork, principal: Principal, provider_id: uuid.UUID, data: ProviderLocationInput
+    uow: WriteUnit, principal: Principal, provider_id: uuid.UUID, data: ProviderLocationInput
 ) -> LocationView:
     provider = await own_entry_for_update(uow, principal, provider_id)
     columns = {name: getattr(data, name) for name in _LOCATION_COLUMNS}
@@ -327,7 +327,7 @@ async def create_location(
 
 
 async def update_location(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     principal: Principal,
     provider_id: uuid.UUID,
     location_id: uuid.UUID,
@@ -358,7 +358,7 @@ async def update_location(
 
 
 async def delete_location(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     principal: Principal,
     provider_id: uuid.UUID,
     location_id: uuid.UUID,

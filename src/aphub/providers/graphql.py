@@ -15,7 +15,7 @@ from typing import Annotated, Any, TypeVar, cast
 import strawberry
 from strawberry.dataloader import DataLoader
 
-from aphub.db import UnitOfWork
+from aphub.db import WriteUnit
 from aphub.graphql.context import HubInfo
 from aphub.graphql.inputs import parse, present
 from aphub.graphql.pages import checked_page_size
@@ -64,7 +64,7 @@ from aphub.providers.views import ProviderEntry
 
 READ, WRITE = "providers:read", "providers:write"
 V = TypeVar("V")
-Batch = Callable[[UnitOfWork, Sequence[uuid.UUID]], Awaitable[dict[uuid.UUID, list[V]]]]
+Batch = Callable[[WriteUnit, Sequence[uuid.UUID]], Awaitable[dict[uuid.UUID, list[V]]]]
 
 
 def _loader(info: HubInfo, name: str, batch: Batch[V]) -> DataLoader[uuid.UUID, list[V]]:
@@ -163,7 +163,7 @@ class ProviderNode:
     async def concerns(self, info: HubInfo) -> list[ConcernNode]:
         principal = info.context.principal(READ)
 
-        async def visible(uow: UnitOfWork, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
+        async def visible(uow: WriteUnit, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
             return await quality.concerns_of(uow, principal, ids)
 
         found = await _loader(info, "provider_concerns", visible).load(self.id)

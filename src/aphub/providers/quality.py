@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, CompoundSelect, Select, or_, select
 
 from aphub.auth.principal import Principal
-from aphub.db import UnitOfWork
+from aphub.db import WriteUnit
 from aphub.events.log import record
 from aphub.ids import uuid7
 from aphub.models import (
@@ -58,7 +58,7 @@ CONCERN_RAISED = "provider.concern_raised"
 
 
 async def record_quality_assurance(
-    uow: UnitOfWork, principal: Principal, provider_id: uuid.UUID, data: ProviderQARecordInput
+    uow: WriteUnit, principal: Principal, provider_id: uuid.UUID, data: ProviderQARecordInput
 ) -> QARecordView:
     """Record a visit or audit; the latest one sets the provider's next due date, and a
     visit its last visit date. The assessor is the recording local authority."""
@@ -111,14 +111,14 @@ async def record_quality_assurance(
 
 
 async def qa_records_page(
-    uow: UnitOfWork, provider_id: uuid.UUID, limit: int, cursor: str | None
+    uow: WriteUnit, provider_id: uuid.UUID, limit: int, cursor: str | None
 ) -> tuple[list[QARecordView], str | None]:
     await require_provider(uow, provider_id)
     return await repository.qa_records_page(uow, provider_id, limit, cursor)
 
 
 async def qa_records_of(
-    uow: UnitOfWork, ids: Sequence[uuid.UUID]
+    uow: WriteUnit, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[QARecordView]]:
     return await repository.qa_records_by_provider(uow, ids)
 
@@ -127,7 +127,7 @@ async def qa_records_of(
 
 
 async def set_qa_status(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     principal: Principal,
     provider_id: uuid.UUID,
     data: ProviderQAStatusInput,
@@ -180,14 +180,14 @@ async def set_qa_status(
 
 
 async def qa_history_page(
-    uow: UnitOfWork, provider_id: uuid.UUID, limit: int, cursor: str | None
+    uow: WriteUnit, provider_id: uuid.UUID, limit: int, cursor: str | None
 ) -> tuple[list[QAStatusChangeView], str | None]:
     await require_provider(uow, provider_id)
     return await repository.qa_history_page(uow, provider_id, limit, cursor)
 
 
 async def qa_history_of(
-    uow: UnitOfWork, ids: Sequence[uuid.UUID]
+    uow: WriteUnit, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[QAStatusChangeView]]:
     return await repository.qa_history_by_provider(uow, ids)
 
@@ -233,7 +233,7 @@ def visible_concerns(principal: Principal) -> ColumnElement[bool]:
 
 
 async def raise_concern(
-    uow: UnitOfWork, principal: Principal, provider_id: uuid.UUID, data: ProviderConcernInput
+    uow: WriteUnit, principal: Principal, provider_id: uuid.UUID, data: ProviderConcernInput
 ) -> ConcernView:
     require_commissioner(principal)
     await require_provider(uow, provider_id)
@@ -267,7 +267,7 @@ async def raise_concern(
 
 
 async def concerns_page(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     principal: Principal,
     provider_id: uuid.UUID,
     limit: int,
@@ -280,6 +280,6 @@ async def concerns_page(
 
 
 async def concerns_of(
-    uow: UnitOfWork, principal: Principal, ids: Sequence[uuid.UUID]
+    uow: WriteUnit, principal: Principal, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[ConcernView]]:
     return await repository.concerns_by_provider(uow, ids, visible_concerns(principal))

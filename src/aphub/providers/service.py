@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from aphub.auth.principal import Principal
-from aphub.db import UnitOfWork
+from aphub.db import WriteUnit
 from aphub.errors import Forbidden, NotFound, PreconditionFailed
 from aphub.events.log import Actor, record
 from aphub.models import Organisation
@@ -49,20 +49,20 @@ class ProviderNotFound(NotFound):
 
 
 async def search(
-    uow: UnitOfWork, f: SearchFilter, limit: int, cursor: str | None
+    uow: WriteUnit, f: SearchFilter, limit: int, cursor: str | None
 ) -> tuple[list[ProviderEntry], str | None]:
     """A page of directory entries (without offers and locations: see `with_details`)."""
     return await search_providers(uow, f, limit, cursor)
 
 
-async def get(uow: UnitOfWork, provider_id: uuid.UUID) -> ProviderEntry:
+async def get(uow: WriteUnit, provider_id: uuid.UUID) -> ProviderEntry:
     found = await repository.entry(uow, provider_id)
     if found is None:
         raise NotFound("No such provider")
     return found
 
 
-async def with_details(uow: UnitOfWork, entries: Sequence[ProviderEntry]) -> list[ProviderEntry]:
+async def with_details(uow: WriteUnit, entries: Sequence[ProviderEntry]) -> list[ProviderEntry]:
     """Attach offers and locations to entries: two statements whatever their number."""
     ids = [e.id for e in entries]
     if ids:
@@ -73,29 +73,29 @@ async def with_details(uow: UnitOfWork, entries: Sequence[ProviderEntry]) -> lis
     return list(entries)
 
 
-async def offers_of(uow: UnitOfWork, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[OfferView]]:
+async def offers_of(uow: WriteUnit, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[OfferView]]:
     return await repository.offers_by_provider(uow, ids)
 
 
 async def locations_of(
-    uow: UnitOfWork, ids: Sequence[uuid.UUID]
+    uow: WriteUnit, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[LocationView]]:
     return await repository.locations_by_provider(uow, ids)
 
 
-async def require_provider(uow: UnitOfWork, provider_id: uuid.UUID) -> None:
+async def require_provider(uow: WriteUnit, provider_id: uuid.UUID) -> None:
     if not await repository.provider_exists(uow, provider_id):
         raise NotFound("No such provider")
 
 
 async def offers_page(
-    uow: UnitOfWork, provider_id: uuid.UUID, limit: int, cursor: str | None
+    uow: WriteUnit, provider_id: uuid.UUID, limit: int, cursor: str | None
 ) -> tuple[list[OfferView], str | None]:
     await require_provider(uow, provider_id)
     return await repository.offers_page(uow, provider_id, limit, cursor)
 
 
-async def get_offer(uow: UnitOfWork, provider_id: uuid.UUID, offer_id: uuid.UUID) -> OfferView:
+async def get_offer(uow: WriteUnit, provider_id: uuid.UUID, offer_id: uuid.UUID) -> OfferView:
     found = await repository.offer(uow, provider_id, offer_id)
     if found is None:
         raise NotFound("No such offer")
@@ -103,14 +103,14 @@ async def get_offer(uow: UnitOfWork, provider_id: uuid.UUID, offer_id: uuid.UUID
 
 
 async def locations_page(
-    uow: UnitOfWork, provider_id: uuid.UUID, limit: int, cursor: str | None
+    uow: WriteUnit, provider_id: uuid.UUID, limit: int, cursor: str | None
 ) -> tuple[list[LocationView], str | None]:
     await require_provider(uow, provider_id)
     return await repository.locations_page(uow, provider_id, limit, cursor)
 
 
 async def get_location(
-    uow: UnitOfWork, provider_id: uuid.UUID, location_id: uuid.UUID
+    uow: WriteUnit, provider_id: uuid.UUID, location_id: uuid.UUID
 ) -> LocationView:
     found = await repository.location(uow, provider_id, location_id)
     if found is None:
@@ -122,7 +122,7 @@ async def get_location(
 
 
 async def own_entry_for_update(
-    uow: UnitOfWork, principal: Principal, provider_id: uuid.UUID
+    uow: WriteUnit, principal: Principal, provider_id: uuid.UUID
 ) -> Organisation:
     """The caller's own provider row, locked; 404 for anyone else's."""
     if principal.organisation_id != provider_id:
@@ -134,7 +134,7 @@ async def own_entry_for_update(
 
 
 async def provider_for_quality_assurance(
-    uow: UnitOfWork, principal: Principal, provider_id: uuid.UUID
+    uow: WriteUnit, principal: Principal, provider_id: uuid.UUID
 ) -> Organisation:
     """The provider's row, locked, if the caller is a local authority whose area it is in."""
     organisation = await repository.lock_provider(uow, provider_id)
@@ -170,7 +170,7 @@ def actor(principal: Principal) -> Actor:
 
 
 def provider_changed(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     principal: Principal,
     provider: Organisation,
     event_type: str,

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from aphub.auth.principal import Principal
-from aphub.db import Reads, UnitOfWork
+from aphub.db import ReadUnit, WriteUnit
 from aphub.errors import Forbidden, NotFound
 from aphub.sharing import statements
 from aphub.sharing.fields import FIELD_CATEGORY
@@ -17,56 +17,69 @@ from aphub.sharing.shape import decision_for, shape_child, shape_rows
 NIL = uuid.UUID(int=0)
 
 
-def _audit_args(principal: Principal, surface: str, action: str) -> list[Any]:
+def audit_params(principal: Principal, surface: str, action: str) -> dict[str, Any]:
+    """The parameters every audited statement takes (`aphub.sharing.statements`)."""
     policy = active_policy()
-    return [
-        principal.organisation_id,
-        principal.client_id,
-        surface,
-        action,
-        policy.version,
-        policy.categories_by_rule_json,
-    ]
+    return {
+        "org": principal.organisation_id,
+        "client": principal.client_id,
+        "surface": surface,
+        "action": action,
+        "policy_version": policy.version,
+        "categories_by_rule": policy.categories_by_rule_json,
+    }
 
 
 async def read_child(
-    uow: Reads, principal: Principal, child_id: uuid.UUID, *, surface: str = "rest"
+    uow: ReadUnit, principal: Principal, child_id: uuid.UUID, *, surface: str = "rest"
 ) -> dict[str, Any]:
     """The child shaped for the caller; 404 when hidden (the denial is audited)."""
     row = await uow.fetchrow(
         statements.read_one(principal.organisation_type),
-        *_audit_args(principal, surface, "read"),
-        child_id,
+        **audit_params(principal, surface, "read"),
+        child_id=child_id,
     )
-    if row is None or not row["rules"]:
-        if row is not None:
-            await _keep_denial(uow, principal, child_id, surface, "read")
+    if row is None:
         raise NotFound("No such child, or not visible to you")
-    return shape_child(row, decision_for(row, active_policy()))
+    decision = decision_for(row, active_policy())
+    _keep_audit(uow, principal, [child_id], surface, "read", row["rules"], decision)
+    if not row["rules"]:
+        raise NotFound("No such child, or not visible to you")
+    return shape_child(row, decision)
 
 
-async def _keep_denial(
-    uow: Reads, principal: Principal, child_id: uuid.UUID, surface: str, action: str
+def _keep_audit(
+    uow: ReadUnit,
+    principal: Principal,
+    child_ids: list[uuid.UUID],
+    surface: str,
+    action: str,
+    rules: list[str] | tuple[str, ...],
+    decision: Decision | None,
 ) -> None:
-    """The denied row was written by the read statement; if that ran inside a transaction
-    which the failed request will roll back, write it again afterwards."""
-    if await uow.in_transaction():
-        uow.after_rollback(
-            statements.RECORD_ACCESS,
-            principal.organisation_id,
-            principal.client_id,
-            child_id,
-            action,
-            surface,
-            "denied",
-            [],
-            [],
-            active_policy().version,
-        )
+    """The read statement wrote the audit row; if it ran in a transaction that the request
+    goes on to roll back, the row is written again afterwards (a read unit's statements
+    stand alone: nothing to keep there)."""
+    if not uow.transactional:
+        return
+    allowed = bool(rules)
+    categories = sorted(decision.read.categories) if allowed and decision is not None else []
+    uow.after_rollback(
+        statements.RECORD_ACCESS_MANY,
+        org=principal.organisation_id,
+        client=principal.client_id,
+        child_ids=child_ids,
+        action=action,
+        surface=surface,
+        outcome="allowed" if allowed else "denied",
+        rules=list(rules),
+        categories=categories,
+        policy_version=active_policy().version,
+    )
 
 
 async def read_children_by_ids(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     principal: Principal,
     child_ids: list[uuid.UUID],
     *,
@@ -78,9 +91,10 @@ async def read_children_by_ids(
         return {}
     rows = await uow.fetch(
         statements.read_many(principal.organisation_type),
-        *_audit_args(principal, surface, "read"),
-        sorted(set(child_ids)),
+        **audit_params(principal, surface, "read"),
+        child_ids=sorted(set(child_ids)),
     )
+    _keep_audits(uow, principal, rows, surface, "read")
     visible = [row for row in rows if row["rules"]]
     return {
         row["id"]: child
@@ -89,7 +103,7 @@ async def read_children_by_ids(
 
 
 async def read_children(
-    uow: Reads,
+    uow: ReadUnit,
     principal: Principal,
     *,
     after: uuid.UUID | None,
@@ -101,15 +115,36 @@ async def read_children(
     Without `passport`, the passports are neither read nor returned."""
     rows = await uow.fetch(
         statements.read_page(principal.organisation_type, passport),
-        *_audit_args(principal, surface, "list"),
-        after or NIL,
-        limit,
+        **audit_params(principal, surface, "list"),
+        after=after or NIL,
+        limit=limit,
     )
+    _keep_audits(uow, principal, rows, surface, "list")
     return shape_rows(rows, active_policy(), passport=passport)
 
 
+def _keep_audits(
+    uow: ReadUnit, principal: Principal, rows: list[Any], surface: str, action: str
+) -> None:
+    """`_keep_audit` for the rows of a statement that read several children: one row per
+    distinct decision, as the statement wrote them."""
+    if not uow.transactional:
+        return
+    policy = active_policy()
+    groups: dict[tuple[Any, ...], list[uuid.UUID]] = {}
+    decisions: dict[tuple[Any, ...], Decision] = {}
+    for row in rows:
+        narrowed = row["inv_categories"]
+        key = (tuple(row["rules"] or ()), None if narrowed is None else tuple(narrowed))
+        groups.setdefault(key, []).append(row["id"])
+        if key not in decisions:
+            decisions[key] = decision_for(row, policy)
+    for key, ids in groups.items():
+        _keep_audit(uow, principal, sorted(ids), surface, action, key[0], decisions[key])
+
+
 async def read_matching(
-    uow: Reads,
+    uow: ReadUnit,
     principal: Principal,
     *,
     upn: str | None,
@@ -120,27 +155,32 @@ async def read_matching(
     policy = active_policy()
     rows = await uow.fetch(
         statements.read_matching(principal.organisation_type, passport),
-        *_audit_args(principal, surface, "match"),
-        upn,
-        nhs_number,
-        *(policy.rules_reading(field) for field in ("upn", "former_upns", "nhs_number")),
+        **audit_params(principal, surface, "match"),
+        upn=upn,
+        nhs_number=nhs_number,
+        upn_rules=policy.rules_reading("upn"),
+        former_upn_rules=policy.rules_reading("former_upns"),
+        nhs_number_rules=policy.rules_reading("nhs_number"),
     )
+    _keep_audits(uow, principal, rows, surface, "match")
     return shape_rows(rows, policy, passport=passport)
 
 
 async def decision_or_none(
-    uow: UnitOfWork, principal: Principal, child_id: uuid.UUID
+    uow: WriteUnit, principal: Principal, child_id: uuid.UUID
 ) -> Decision | None:
     """None when there is no such child; a decision allowing nothing when it is hidden."""
     row = await uow.fetchrow(
-        statements.visible_rules(principal.organisation_type), principal.organisation_id, child_id
+        statements.visible_rules(principal.organisation_type),
+        org=principal.organisation_id,
+        child_id=child_id,
     )
     if row is None:
         return None
     return active_policy().decide(row["rules"] or (), row["inv_categories"])
 
 
-async def decide(uow: UnitOfWork, principal: Principal, child_id: uuid.UUID) -> Decision:
+async def decide(uow: WriteUnit, principal: Principal, child_id: uuid.UUID) -> Decision:
     """The decision for a child the caller may see; 404 when it may not."""
     decision = await decision_or_none(uow, principal, child_id)
     if decision is None or not decision.allowed:
@@ -149,7 +189,7 @@ async def decide(uow: UnitOfWork, principal: Principal, child_id: uuid.UUID) -> 
 
 
 async def decide_audited(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     principal: Principal,
     child_id: uuid.UUID,
     *,
@@ -161,16 +201,20 @@ async def decide_audited(
     statement. 404 when hidden."""
     row = await uow.fetchrow(
         statements.audited_rules(principal.organisation_type),
-        *_audit_args(principal, surface, action),
-        child_id,
+        **audit_params(principal, surface, action),
+        child_id=child_id,
     )
-    if row is None or not row["rules"]:
+    if row is None:
         raise NotFound("No such child, or not visible to you")
-    return active_policy().decide(row["rules"], row["inv_categories"])
+    decision = active_policy().decide(row["rules"] or (), row["inv_categories"])
+    _keep_audit(uow, principal, [child_id], surface, action, row["rules"] or (), decision)
+    if not row["rules"]:
+        raise NotFound("No such child, or not visible to you")
+    return decision
 
 
 async def record_access(
-    uow: UnitOfWork,
+    uow: WriteUnit,
     principal: Principal,
     child_id: uuid.UUID,
     *,
@@ -182,18 +226,19 @@ async def record_access(
 ) -> None:
     """An audit row for an access whose outcome the caller decided (the controller's
     access-log listing and subject access export, and refusals of them)."""
-    await uow.fetchrow(
-        statements.RECORD_ACCESS,
-        principal.organisation_id,
-        principal.client_id,
-        child_id,
-        action,
-        surface,
-        outcome,
-        list(rules),
-        categories or [],
-        active_policy().version,
-    )
+    params = {
+        "org": principal.organisation_id,
+        "client": principal.client_id,
+        "child_ids": [child_id],
+        "action": action,
+        "surface": surface,
+        "outcome": outcome,
+        "rules": list(rules),
+        "categories": categories or [],
+        "policy_version": active_policy().version,
+    }
+    await uow.execute(statements.RECORD_ACCESS_MANY, **params)
+    uow.after_rollback(statements.RECORD_ACCESS_MANY, **params)
 
 
 def require_write(decision: Decision, field_ids: list[str]) -> None:

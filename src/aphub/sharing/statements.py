@@ -2,8 +2,8 @@
 access-audit row travel in the one statement that fetches the data (one round trip).
 
 Statements are built once per organisation type and cached; asyncpg prepares them.
-Parameters: $1 organisation id, $2 client id, $3 surface, $4 action, $5 policy version,
-$6 categories by rule (jsonb); then the statement's own.
+Every audited statement takes the parameters of `gate.audit_params`: `:org`, `:client`,
+`:surface`, `:action`, `:policy_version` and `:categories_by_rule` (jsonb); then its own.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from aphub.sharing.relationships import (
     visible_condition,
 )
 
-ORG = "$1::uuid"
+ORG = ":org::uuid"
 CHILD_COLUMNS = (
     "c.id, c.version, c.home_la_id, c.updated_at, c.legal_first_name, "
     "c.legal_last_name, c.preferred_name, c.date_of_birth, c.sex, c.year_group, c.upn, "
@@ -41,16 +41,17 @@ PASSPORT = (
 _INVOLVEMENT_RULES = ", ".join(f"'{r}'" for r in sorted(INVOLVEMENT_RULES))
 CATEGORIES = (
     "ARRAY(SELECT DISTINCT cat FROM unnest(g.rules) r, "
-    "jsonb_array_elements_text($6::jsonb -> r) cat "
+    "jsonb_array_elements_text(:categories_by_rule::jsonb -> r) cat "
     f"WHERE g.inv_categories IS NULL OR r NOT IN ({_INVOLVEMENT_RULES}) "
     "OR cat = ANY(g.inv_categories) ORDER BY cat)"
 )
 _AUDIT_INSERT = (
     "INSERT INTO access_log (id, organisation_id, client_id, child_ids, action, surface, "
     "outcome, rules, categories, policy_version) "
-    "SELECT gen_random_uuid(), $1::uuid, $2, {ids}, $4, $3, "
+    "SELECT gen_random_uuid(), :org::uuid, :client, {ids}, :action, :surface, "
     "CASE WHEN cardinality(g.rules) > 0 THEN 'allowed' ELSE 'denied' END, g.rules, "
-    f"CASE WHEN cardinality(g.rules) > 0 THEN {CATEGORIES} ELSE ARRAY[]::text[] END, $5 "
+    f"CASE WHEN cardinality(g.rules) > 0 THEN {CATEGORIES} ELSE ARRAY[]::text[] END, "
+    ":policy_version "
 )
 # The audit of the rows read (`v`): one row per distinct decision among them, naming its
 # children, with the categories computed once (a page of a list is one to three rows).
@@ -76,25 +77,26 @@ def _decorated(organisation_type: str, source: str, *, passport: bool = True) ->
 
 @cache
 def read_one(organisation_type: str) -> str:
-    """One child by id ($7), audited as allowed or denied. No row: no such child."""
+    """One child by id (`:child_id`), audited as allowed or denied. No row: no such child."""
     return (
-        f"WITH v AS ({_decorated(organisation_type, 'children c WHERE c.id = $7::uuid')}), "
+        f"WITH v AS ({_decorated(organisation_type, 'children c WHERE c.id = :child_id::uuid')}), "
         f"a AS ({AUDIT_ONE}) SELECT * FROM v"
     )
 
 
 @cache
 def read_many(organisation_type: str) -> str:
-    """Children by id (the uuid[] $7), each audited as allowed or denied (a batch of
-    `read_one`: GraphQL resolves the children of a page of placements in one statement)."""
-    where = "children c WHERE c.id = ANY($7::uuid[])"
+    """Children by id (the uuid[] `:child_ids`), each audited as allowed or denied (a batch
+    of `read_one`: GraphQL resolves the children of a page of placements in one statement)."""
+    where = "children c WHERE c.id = ANY(:child_ids::uuid[])"
     return f"WITH v AS ({_decorated(organisation_type, where)}), a AS ({AUDIT}) SELECT * FROM v"
 
 
 @cache
 def read_page(organisation_type: str, passport: bool) -> str:
-    """The next page ($8 rows) after id $7 of children the caller may see, audited."""
-    ids = candidate_ids(organisation_type, ORG, "$7::uuid", "$8::int")
+    """The next page (`:limit` rows) after id `:after` of children the caller may see,
+    audited."""
+    ids = candidate_ids(organisation_type, ORG, ":after::uuid", ":limit::int")
     source = f"children c JOIN ({ids}) page ON page.id = c.id"
     return (
         f"WITH v AS ({_decorated(organisation_type, source, passport=passport)}), "
@@ -114,20 +116,22 @@ def _reads_identifier(rules_param: str) -> str:
 
 @cache
 def read_matching(organisation_type: str, passport: bool) -> str:
-    """Visible children matching an identifier: UPN (current or former) $7, NHS number $8.
+    """Visible children matching an identifier: UPN (current or former) `:upn`, NHS
+    number `:nhs_number`.
 
-    A child matches only on an identifier the caller may read ($9, $10, $11: the rules
-    reading `upn`, `former_upns`, `nhs_number`), or a search would confirm an identifier
-    the sharing rules keep from it (a provider asked to take a child sees no UPN).
+    A child matches only on an identifier the caller may read (`:upn_rules`,
+    `:former_upn_rules`, `:nhs_number_rules`: the rules reading each), or a search would
+    confirm an identifier the sharing rules keep from it (a provider asked to take a child
+    sees no UPN).
     """
     where = (
-        f"children c WHERE ((c.upn = $7 OR $7 = ANY(c.former_upns)) OR c.nhs_number = $8) "
-        f"AND {visible_condition(organisation_type, ORG)}"
+        "children c WHERE ((c.upn = :upn OR :upn = ANY(c.former_upns)) "
+        f"OR c.nhs_number = :nhs_number) AND {visible_condition(organisation_type, ORG)}"
     )
     readable = (
-        f"(m.upn = $7 AND {_reads_identifier('$9')}) "
-        f"OR ($7 = ANY(m.former_upns) AND {_reads_identifier('$10')}) "
-        f"OR (m.nhs_number = $8 AND {_reads_identifier('$11')})"
+        f"(m.upn = :upn AND {_reads_identifier(':upn_rules')}) "
+        f"OR (:upn = ANY(m.former_upns) AND {_reads_identifier(':former_upn_rules')}) "
+        f"OR (m.nhs_number = :nhs_number AND {_reads_identifier(':nhs_number_rules')})"
     )
     return (
         f"WITH m AS ({_decorated(organisation_type, where, passport=passport)}), "
@@ -138,31 +142,34 @@ def read_matching(organisation_type: str, passport: bool) -> str:
 
 @cache
 def audited_rules(organisation_type: str) -> str:
-    """Rules and involvement categories for child $7, audited as action $4: for reads of a
-    child's data beside its record (passport history, involvements, consents)."""
+    """Rules and involvement categories for child `:child_id`, audited as `:action`: for
+    reads of a child's data beside its record (passport history, involvements, consents)."""
     decorated = (
         f"SELECT c.id, {rules_expression(organisation_type, ORG)} AS rules, "
         f"{involvement_categories_expression(organisation_type, ORG)} AS inv_categories "
-        "FROM children c WHERE c.id = $7::uuid"
+        "FROM children c WHERE c.id = :child_id::uuid"
     )
     return f"WITH v AS ({decorated}), a AS ({AUDIT_ONE}) SELECT rules, inv_categories FROM v"
 
 
-# An audit row whose outcome and categories the caller decided (access log, export).
-RECORD_ACCESS = (
+# An audit row whose outcome and categories the caller decided (access log, export), or
+# one kept after a rollback undid the row the read statement wrote.
+RECORD_ACCESS_MANY = (
     "INSERT INTO access_log (id, organisation_id, client_id, child_ids, action, surface, "
     "outcome, rules, categories, policy_version) "
-    "VALUES (gen_random_uuid(), $1, $2, ARRAY[$3::uuid], $4, $5, $6, $7, $8, $9)"
+    "VALUES (gen_random_uuid(), :org, :client, :child_ids::uuid[], :action, :surface, "
+    ":outcome, :rules, :categories, :policy_version)"
 )
 
 
 @cache
 def visible_rules(organisation_type: str) -> str:
-    """Rules and involvement categories for child $2, without reading it (write checks)."""
+    """Rules and involvement categories for child `:child_id`, without reading it (write
+    checks)."""
     return (
-        f"SELECT {rules_expression(organisation_type, '$1::uuid')} AS rules, "
-        f"{involvement_categories_expression(organisation_type, '$1::uuid')} AS inv_categories "
-        "FROM children c WHERE c.id = $2::uuid"
+        f"SELECT {rules_expression(organisation_type, ORG)} AS rules, "
+        f"{involvement_categories_expression(organisation_type, ORG)} AS inv_categories "
+        "FROM children c WHERE c.id = :child_id::uuid"
     )
 
 

@@ -1,0 +1,444 @@
+"""Units of work: the only way a request, job or command reaches the database.
+
+A unit's mode is fixed when it opens:
+
+- a `ReadUnit` runs each statement on its own (autocommit) on a connection of the read
+  pool, whose role may read every table and write nothing but the access log
+  (`aphub.db.roles`): a read's audit row travels in the statement that reads, and a write
+  through a read unit fails loudly;
+- a `WriteUnit` is one transaction on a connection of the write pool. It begins with its
+  first statement, commits when its block ends without error (writing its events to the
+  outbox and any Idempotency-Key answer first) and rolls back otherwise, then runs the
+  statements that must hold whatever happened (`after_rollback`: the audit of child reads).
+
+Statements name their parameters (`aphub.db.sql`). An ORM session, where one is clearer,
+is the unit's own (`unit.session`), on the unit's connection and in its transaction.
+Statements never overlap on a connection: GraphQL resolves fields concurrently, so every
+statement and ORM call holds the unit's lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aphub.db.orm import borrowed
+from aphub.db.pool import ConnectionPool, DatabaseUnavailable, HubConnection, is_connection_error
+from aphub.db.sql import Statement, compiled
+
+if TYPE_CHECKING:
+    from aphub.db.database import Database
+    from aphub.events.log import PendingEvent
+    from aphub.idempotency import KeyClaim
+
+log = logging.getLogger(__name__)
+
+Record = Mapping[str, Any]
+
+
+class TaskLock:
+    """A lock the holding task may re-enter (AsyncSession's methods call one another)."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+        self._depth = 0
+
+    async def __aenter__(self) -> None:
+        task = asyncio.current_task()
+        if self._owner is task and task is not None:
+            self._depth += 1
+            return
+        await self._lock.acquire()
+        self._owner, self._depth = task, 1
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._owner = None
+            self._lock.release()
+
+
+class UnitSession(AsyncSession):
+    """The ORM session of one unit: on the unit's connection, one call at a time."""
+
+    def __init__(self, unit: ReadUnit) -> None:
+        super().__init__(bind=unit.database.orm, expire_on_commit=False)
+        self._unit = unit
+
+    async def _call(self, method: Callable[..., Awaitable[Any]], *args: Any, **kw: Any) -> Any:
+        unit = self._unit
+        async with unit.lock:
+            await unit._ready_for_orm()
+            token = borrowed.set(unit.connection)
+            try:
+                return await method(*args, **kw)
+            except BaseException as exc:
+                unit._failed_with(exc)
+                raise
+            finally:
+                borrowed.reset(token)
+
+    async def execute(self, *args: Any, **kw: Any) -> Any:
+        return await self._call(super().execute, *args, **kw)
+
+    async def scalar(self, *args: Any, **kw: Any) -> Any:
+        return await self._call(super().scalar, *args, **kw)
+
+    async def scalars(self, *args: Any, **kw: Any) -> Any:
+        return await self._call(super().scalars, *args, **kw)
+
+    async def get(self, *args: Any, **kw: Any) -> Any:
+        return await self._call(super().get, *args, **kw)
+
+    async def flush(self, *args: Any, **kw: Any) -> None:
+        await self._call(super().flush, *args, **kw)
+
+    async def refresh(self, *args: Any, **kw: Any) -> None:
+        await self._call(super().refresh, *args, **kw)
+
+    async def delete(self, *args: Any, **kw: Any) -> None:
+        await self._call(super().delete, *args, **kw)
+
+    async def commit(self) -> None:
+        raise RuntimeError("a unit's session never commits: the unit does")
+
+    async def rollback(self) -> None:
+        raise RuntimeError("a unit's session never rolls back: the unit does")
+
+
+class ReadUnit:
+    """Reads, each statement standing alone, on a read-pool connection (see the module)."""
+
+    # whether statements run in a transaction that may yet roll back
+    transactional = False
+
+    def __init__(self, database: Database, pool: ConnectionPool) -> None:
+        self.database = database
+        self._pool = pool
+        self._connection: HubConnection | None = None
+        self.lock = TaskLock()
+        self._session: UnitSession | None = None
+        self._discard = False
+
+    async def __aenter__(self) -> ReadUnit:
+        self._connection = await self._pool.acquire()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._release()
+
+    @property
+    def connection(self) -> HubConnection:
+        if self._connection is None:
+            raise RuntimeError("the unit is not open")
+        return self._connection
+
+    @property
+    def session(self) -> AsyncSession:
+        """The unit's ORM session (created when first used)."""
+        if self._session is None:
+            self._session = UnitSession(self)
+        return self._session
+
+    # --- statements --------------------------------------------------------------------
+
+    async def fetch(self, sql: str, /, **params: Any) -> list[asyncpg.Record]:
+        async with self.lock:
+            await self._before_statement()
+            rows: list[asyncpg.Record] = await self._run(self.connection.fetch, sql, params)
+            return rows
+
+    async def fetchrow(self, sql: str, /, **params: Any) -> Any:
+        async with self.lock:
+            await self._before_statement()
+            return await self._run(self.connection.fetchrow, sql, params)
+
+    async def fetchval(self, sql: str, /, **params: Any) -> Any:
+        async with self.lock:
+            await self._before_statement()
+            return await self._run(self.connection.fetchval, sql, params)
+
+    async def execute(self, sql: str, /, **params: Any) -> str:
+        async with self.lock:
+            await self._before_statement()
+            status: str = await self._run(self.connection.execute, sql, params)
+            return status
+
+    def after_rollback(self, sql: str, /, **params: Any) -> None:
+        """A statement that must hold even if the unit's work is undone. Nothing to keep
+        here: a read unit's statements stand alone, and each is durable as it returns."""
+
+    # --- machinery ---------------------------------------------------------------------
+
+    async def _run(
+        self,
+        method: Callable[..., Awaitable[Any]],
+        sql: str,
+        params: Mapping[str, Any],
+    ) -> Any:
+        statement = compiled(sql)
+        for observer in self.database.observers:
+            observer(statement.sql)
+        try:
+            return await method(statement.sql, *statement.args(params))
+        except BaseException as exc:
+            self._failed_with(exc)
+            raise
+
+    def _failed_with(self, exc: BaseException) -> None:
+        """A statement failed: a lost connection is a 503 (and the pool's other idle
+        connections go too); anything but a database error leaves the connection in a
+        state nobody knows, so it is closed rather than reused."""
+        if isinstance(exc, asyncpg.PostgresError) and not is_connection_error(exc):
+            return
+        self._discard = True
+        if is_connection_error(exc):
+            self._pool.expire_idle()
+            raise DatabaseUnavailable() from exc
+
+    async def _flush_orm(self) -> None:
+        session = self._session
+        if session is not None and (session.new or session.dirty or session.deleted):
+            await session.flush()
+
+    async def _before_statement(self) -> None:
+        await self._flush_orm()
+
+    async def _ready_for_orm(self) -> None:
+        """What must happen before the ORM runs a statement (a write unit begins)."""
+
+    async def _release(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            if self._session is not None:
+                session, self._session = self._session, None
+                token = borrowed.set(connection)
+                try:
+                    await AsyncSession.close(session)
+                finally:
+                    borrowed.reset(token)
+        finally:
+            self._pool.release(connection, discard=self._discard)
+
+
+BeforeCommit = Callable[["WriteUnit"], Awaitable[None]]
+
+
+@lru_cache(maxsize=256)
+def _riding(sql: str, claim_sql: str) -> str:
+    """`sql` (a SELECT of at most one row) with the Idempotency-Key claim in front of it,
+    in one statement: the claim's row, whether `sql` found a row, and that row."""
+    return (
+        f"WITH claimed AS ({claim_sql}), target AS ({sql}) "
+        "SELECT claimed.*, EXISTS (SELECT 1 FROM target) AS target_found, target.* "
+        "FROM claimed LEFT JOIN target ON true"
+    )
+
+
+class WriteUnit(ReadUnit):
+    """One transaction (see the module)."""
+
+    transactional = True
+
+    def __init__(self, database: Database, pool: ConnectionPool) -> None:
+        super().__init__(database, pool)
+        self._begun = False
+        self._failed = False
+        self._claim: KeyClaim | None = None
+        self._before_commit: list[BeforeCommit] = []
+        self._after_rollback: list[tuple[str, Mapping[str, Any]]] = []
+        self.pending_events: list[PendingEvent] = []
+        self.events_appended = False
+        self.committed = False
+
+    async def __aenter__(self) -> WriteUnit:
+        await super().__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        try:
+            if exc_info[1] is None:
+                try:
+                    await self.commit()
+                except BaseException:
+                    await self._rollback()
+                    raise
+            else:
+                await self._rollback()
+        finally:
+            await self._release()
+        if self.committed and self.events_appended:
+            await self.database.seal_events()
+
+    # --- what a change needs of its unit -------------------------------------------------
+
+    def fail(self) -> None:
+        """Roll back instead of committing when the block ends (a GraphQL request whose
+        execution raised an error still returns normally)."""
+        self._failed = True
+
+    def before_commit(self, hook: BeforeCommit) -> None:
+        """Run `hook` last in the transaction, before it commits (once, however often
+        it is asked for)."""
+        if hook not in self._before_commit:
+            self._before_commit.append(hook)
+
+    def after_rollback(self, sql: str, /, **params: Any) -> None:
+        """A statement that must hold even if this transaction rolls back (the audit of a
+        child read), run on its own after the rollback."""
+        self._after_rollback.append((sql, params))
+
+    def appended_events(self) -> None:
+        """The unit's own statements wrote outbox rows: seal them once it commits."""
+        self.events_appended = True
+
+    async def copy_records(
+        self, table: str, records: Iterable[Sequence[Any]], columns: Sequence[str]
+    ) -> None:
+        """Rows by COPY, in the unit's transaction (bulk attendance returns)."""
+        async with self.lock:
+            await self._before_statement()
+            try:
+                await self.connection.copy_records_to_table(
+                    table, records=records, columns=list(columns)
+                )
+            except BaseException as exc:
+                self._failed_with(exc)
+                raise
+
+    # --- Idempotency-Key -------------------------------------------------------------------
+
+    def claim_idempotency_key(self, claim: KeyClaim) -> None:
+        """Claim the request's key in this transaction. The claim rides on the unit's first
+        statement when that is a one-row SELECT (a transition's row lock), else it runs on
+        its own first; it replays or refuses what an earlier request left under the key."""
+        self._claim = claim
+
+    def keep_response(self, status: int, body: bytes, headers: Mapping[str, str]) -> None:
+        """The answer to keep under the request's key when the unit commits, unless a
+        statement kept it already (`answer`)."""
+        if self._claim is not None:
+            self._claim.answer(status, body, headers)
+
+    async def answer(
+        self,
+        statement: Statement,
+        *,
+        status: int,
+        body: str = "body",
+        etag: bool = False,
+        **params: Any,
+    ) -> Any:
+        """Run `statement`, whose row is the request's answer (its JSON text in column
+        `body`, and `version` for the ETag when `etag`). With an Idempotency-Key, the same
+        statement keeps that answer under it: no round trip of its own."""
+        claim = self._claim
+        if claim is None or claim.kept:
+            return await self.fetchrow(statement.sql, **params)
+        keeping = claim.keeping(statement, status=status, body=body, etag=etag)
+        row = await self.fetchrow(keeping.sql, **params, **claim.params())
+        claim.kept_by_statement(row)
+        return row
+
+    # --- machinery ---------------------------------------------------------------------------
+
+    async def fetchrow(self, sql: str, /, **params: Any) -> Any:
+        claim = self._claim
+        if claim is None or claim.checked or not _one_row_select(sql):
+            return await super().fetchrow(sql, **params)
+        async with self.lock:
+            await self._flush_orm()
+            await self._begin()
+            if claim.checked:  # another task's statement carried it meanwhile
+                return await self._run(self.connection.fetchrow, sql, params)
+            row = await self._run(
+                self.connection.fetchrow, _riding(sql, claim.sql), {**params, **claim.params()}
+            )
+            claim.check(row)
+            if not row["target_found"]:
+                return None
+            skip = {*claim.columns, "target_found"}
+            return {name: value for name, value in row.items() if name not in skip}
+
+    async def _begin(self) -> None:
+        if not self._begun:
+            self._begun = True
+            try:
+                await self.connection.execute("BEGIN")
+            except BaseException as exc:
+                self._begun = False
+                self._failed_with(exc)
+                raise
+
+    async def _check_claim(self) -> None:
+        claim = self._claim
+        if claim is not None and not claim.checked:
+            claim.check(await self._run(self.connection.fetchrow, claim.sql, claim.params()))
+
+    async def _before_statement(self) -> None:
+        await self._flush_orm()
+        await self._begin()
+        await self._check_claim()
+
+    async def _ready_for_orm(self) -> None:
+        await self._begin()
+        await self._check_claim()
+
+    async def commit(self) -> None:
+        if self._failed:
+            await self._rollback()
+            return
+        async with self.lock:
+            await self._flush_orm()
+            if self._claim is not None:
+                await self._before_statement()
+            for hook in list(self._before_commit):
+                await hook(self)
+            await self._flush_orm()  # what the hooks added through the ORM
+            claim = self._claim
+            if claim is not None and not claim.kept:
+                await claim.keep(self)
+            if self._begun:
+                try:
+                    await self.connection.execute("COMMIT")
+                except BaseException as exc:
+                    self._failed_with(exc)
+                    raise
+            self.committed = True
+
+    async def _rollback(self) -> None:
+        connection = self._connection
+        if connection is None:
+            return
+        if self._begun and not connection.is_closed() and connection.is_in_transaction():
+            try:
+                await connection.execute("ROLLBACK")
+            except BaseException:
+                log.warning("rollback failed; the connection is closed", exc_info=True)
+                self._discard = True
+                return
+        self._begun = False
+        pending, self._after_rollback = self._after_rollback, []
+        for sql, params in pending:
+            statement = compiled(sql)
+            try:
+                await connection.execute(statement.sql, *statement.args(params))
+            except BaseException:
+                log.error("a statement kept after a rollback failed", exc_info=True)
+                self._discard = True
+                return
+
+
+def _one_row_select(sql: str) -> bool:
+    """Whether a statement can ride after the key's claim as a part of one WITH: a plain
+    SELECT (a row lock included), not a statement that writes."""
+    return sql.lstrip()[:6].upper() == "SELECT"
