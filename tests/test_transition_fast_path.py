@@ -17,7 +17,8 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 from starlette.routing import Match
 
-from aphub import fastpath
+from aphub.api import serve
+from aphub.api.routes import FastPath
 from aphub.db import Database
 from aphub.errors import Conflict, Invalid
 from aphub.idempotency import KeyClaim, Replayed
@@ -86,16 +87,16 @@ async def kept_keys(superuser: asyncpg.Connection) -> int:
 
 @pytest.fixture
 def fast_path(monkeypatch: pytest.MonkeyPatch) -> list[type[BaseModel]]:
-    """The body models the fast path validated, in order: proof a request went through
-    `write_route` and not through its FastAPI twin."""
+    """The body models validated, in order: proof a request was served by the endpoint
+    (and its body read once)."""
     seen: list[type[BaseModel]] = []
-    validate = fastpath._body
+    validate = serve.parse_body
 
     def spy(model: type[BaseModel], raw: bytes) -> BaseModel:
         seen.append(model)
         return validate(model, raw)
 
-    monkeypatch.setattr(fastpath, "_body", spy)
+    monkeypatch.setattr(serve, "parse_body", spy)
     return seen
 
 
@@ -107,6 +108,8 @@ async def reviewing(client: httpx.AsyncClient, app: FastAPI, db: Database) -> tu
 
 def test_the_transitions_are_routed_to_the_fast_path_first(app: FastAPI) -> None:
     actions = ["offer", "decline", "start", "extend", "end", "cancel", "propose-end"]
+    middleware = next(m for m in app.user_middleware if m.cls is FastPath)
+    fast = FastPath(app, **middleware.kwargs)
     for name in ["reviews", *actions]:
         scope = {
             "type": "http",
@@ -114,10 +117,10 @@ def test_the_transitions_are_routed_to_the_fast_path_first(app: FastAPI) -> None
             "path": f"/v1/placements/{uuid.uuid4()}/{name}",
             "root_path": "",
         }
-        served = [r for r in fastpath.ROUTES if r.matches(scope)[0] is Match.FULL]
+        served = [e for r, e in fast.routes if r.matches(scope)[0] is Match.FULL]
         assert len(served) == 1, name
-        assert served[0].endpoint.__module__ == "aphub.fastpath", name
-    assert any(m.cls is fastpath.FastPath for m in app.user_middleware)
+        assert served[0].path.endswith(f"/{name}"), name
+        assert served[0].hot
 
 
 async def test_a_retried_review_replays_the_first_answer_and_records_one_review(

@@ -13,7 +13,9 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
-from aphub import __version__, fastpath
+from aphub import __version__
+from aphub.api.routes import FastPath, install
+from aphub.api.table import ENDPOINTS
 from aphub.attendance import jobs
 from aphub.attendance.routes import router as attendance_router
 from aphub.auth.keys import load_or_create_signing_key
@@ -35,7 +37,6 @@ from aphub.middleware import HubMiddleware
 from aphub.migrate import migrate
 from aphub.organisations.routes import router as organisations_router
 from aphub.outcomes.routes import router as outcomes_router
-from aphub.placements.routes import router as placements_router
 from aphub.problems import router as problems_router
 from aphub.providers.routes import router as providers_router
 from aphub.sharing.policy import activate, load_policy
@@ -58,7 +59,6 @@ ROUTERS = (
     passport_router,
     child_records_router,
     child_audit_router,
-    placements_router,
     events_router,
     providers_router,
     attendance_router,
@@ -190,12 +190,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     install_error_handlers(app)
+    hot = install(app, ENDPOINTS)
     for router in ROUTERS:
         app.include_router(router)
     app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)
     mount_docs(app, title=TITLE)
     # the hot reads and the transitions skip FastAPI's per-request machinery
-    app.add_middleware(fastpath.FastPath)  # inside HubMiddleware, added next
+    app.add_middleware(FastPath, endpoints=hot)  # inside HubMiddleware, added next
     app.add_middleware(
         HubMiddleware,
         max_body_bytes=settings.max_body_bytes,
