@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from aphub.auth.service import IssuedClient, create_client
 from aphub.db import Database
+from aphub.events.log import Actor
 from aphub.models import ApiClient, Organisation
 from tests.factories import auth, make_org, token_for
 
@@ -34,7 +35,9 @@ async def issue_client(
     database: Database, organisation: Organisation, scopes: list[str] | None = None
 ) -> IssuedClient:
     async with database.writing() as uow:
-        return await create_client(uow, organisation.id, "test client", scopes)
+        return await create_client(
+            uow, organisation.id, "test client", scopes, Actor.system("test")
+        )
 
 
 async def request_token(

@@ -1,9 +1,12 @@
-"""Every route and every GraphQL field is classified: child data (and the test proving that
-the sharing rules hold for it) or no child data (and why).
+"""Every endpoint and every GraphQL field that resolves anything is classified: child data
+(and the test proving that the sharing rules hold for it) or no child data (and why).
 
 A new endpoint that forgets the sharing layer must fail a test (design/style.md). This one
-fails for any route or field not classified below, so adding one means deciding, in review,
-whether it serves child data and which test proves its sharing.
+walks the endpoint table (hot endpoints included: the lean dispatch serves only declared
+endpoints), checks that the application serves nothing else but documentation and GraphQL,
+and walks every GraphQL field with a resolver, nested ones too (`Placement.child`), so
+adding one means deciding, in review, whether it serves child data and which test proves
+its sharing.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount, WebSocketRoute
 
+from aphub.api.routes import EndpointRoute, FastPath
+from aphub.api.table import ENDPOINTS
 from aphub.config import Settings
 from aphub.graphql.schema import build_schema
 
@@ -70,13 +75,21 @@ NOT_YET_WRITTEN = {
     "test_placement_actions_follow_the_matrix",
 }
 
-ROUTES: dict[tuple[str, str], Classification] = {
+# What the application serves besides the endpoint table: documentation and GraphQL.
+NOT_ENDPOINTS: dict[tuple[str, str], Classification] = {
     ("GET", "/openapi.json"): DOCS,
     ("GET", "/docs"): DOCS,
     ("GET", "/redoc"): DOCS,
     ("GET", "/docs/oauth2-redirect"): DOCS,
     ("MOUNT", "/static/docs"): no_child_data("static assets of the documentation"),
     ("MOUNT", "/static/graphiql"): no_child_data("static assets of GraphiQL"),
+    # GraphQL: one endpoint, every field of its schema classified in GRAPHQL_FIELDS
+    ("GET", "/graphql"): GRAPHQL,
+    ("POST", "/graphql"): GRAPHQL,
+    ("WEBSOCKET", "/graphql"): GRAPHQL,
+}
+
+ROUTES: dict[tuple[str, str], Classification] = {
     ("GET", "/problems/{slug}"): no_child_data("problem type descriptions"),
     ("GET", "/healthz"): no_child_data("liveness probe"),
     ("GET", "/readyz"): no_child_data("readiness probe"),
@@ -89,10 +102,6 @@ ROUTES: dict[tuple[str, str], Classification] = {
     ("GET", "/v1/organisations/{organisation_id}/clients"): REGISTER,
     ("POST", "/v1/organisations/{organisation_id}/clients"): REGISTER,
     ("DELETE", "/v1/organisations/{organisation_id}/clients/{client_id}"): REGISTER,
-    # GraphQL: one endpoint, every field of its schema classified in GRAPHQL_FIELDS
-    ("GET", "/graphql"): GRAPHQL,
-    ("POST", "/graphql"): GRAPHQL,
-    ("WEBSOCKET", "/graphql"): GRAPHQL,
     # children
     ("GET", "/v1/children"): MATRIX_LIST,
     ("POST", "/v1/children"): child_data("test_child_visible_to_home_la_and_school_not_provider"),
@@ -262,6 +271,25 @@ GRAPHQL_FIELDS: dict[tuple[str, str], Classification] = {
     ("Mutation", "raiseProviderConcern"): no_child_data(
         "quality concerns about a provider, shared with commissioners; no child record"
     ),
+    # nested fields that resolve data of their own
+    ("Child", "involvements"): child_data(
+        "test_graphql_nested_involvements_and_consents_are_batched"
+    ),
+    ("Child", "consents"): child_data("test_graphql_nested_involvements_and_consents_are_batched"),
+    ("Placement", "child"): child_data(
+        "test_every_child_in_a_graphql_page_is_audited_as_read_through_graphql"
+    ),
+    ("Placement", "provider"): REGISTER,
+    ("Placement", "commissioner"): REGISTER,
+    ("Placement", "reviews"): PLACEMENT_READS,
+    ("Placement", "history"): PLACEMENT_READS,
+    **{
+        ("Provider", name): DIRECTORY
+        for name in ("offers", "locations", "qualityAssuranceRecords", "qaStatusHistory")
+    },
+    ("Provider", "concerns"): no_child_data(
+        "quality concerns about a provider, shared with commissioners; no child record"
+    ),
 }
 
 HOW_TO_FIX = (
@@ -272,37 +300,59 @@ HOW_TO_FIX = (
 )
 
 
-def registered_routes(app: FastAPI) -> set[tuple[str, str]]:
-    routes: set[tuple[str, str]] = set()
+def served_routes(app: FastAPI) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """What the application serves: its endpoints' routes, and any other route."""
+    endpoints: set[tuple[str, str]] = set()
+    others: set[tuple[str, str]] = set()
     for context in iter_route_contexts(app.routes):
         route = context.original_route
         path = str(context.path)
-        if isinstance(route, Mount):
-            routes.add(("MOUNT", path))
+        if isinstance(route, EndpointRoute):
+            endpoints.add(route.hub_endpoint.key)
+        elif isinstance(route, Mount):
+            others.add(("MOUNT", path))
         elif isinstance(route, WebSocketRoute) or type(route).__name__ == "APIWebSocketRoute":
-            routes.add(("WEBSOCKET", path))
+            others.add(("WEBSOCKET", path))
         else:
-            routes |= {(method, path) for method in context.methods or () if method != "HEAD"}
-    return routes
+            others |= {(method, path) for method in context.methods or () if method != "HEAD"}
+    return endpoints, others
 
 
 def graphql_fields(settings: Settings) -> set[tuple[str, str]]:
-    schema = build_schema(settings)._schema
+    """The root fields, and every field of any type that has a resolver of its own."""
+    schema = build_schema(settings)
+    converter = schema.schema_converter
     fields: set[tuple[str, str]] = set()
-    for kind in (schema.query_type, schema.mutation_type, schema.subscription_type):
-        if kind is not None:
-            fields |= {(kind.name, name) for name in kind.fields}
+    for name, concrete in converter.type_map.items():
+        definition = concrete.definition
+        if getattr(definition, "is_input", True) or not hasattr(definition, "fields"):
+            continue
+        for field in definition.fields:
+            if name in ("Query", "Mutation", "Subscription") or field.base_resolver is not None:
+                fields.add((name, converter.config.name_converter.get_graphql_name(field)))
     return fields
 
 
-def test_every_route_is_classified_as_child_data_or_not(app: FastAPI) -> None:
-    registered = registered_routes(app)
-    unclassified = sorted(registered - set(ROUTES))
+def test_every_endpoint_is_classified_as_child_data_or_not() -> None:
+    table = {e.key for e in ENDPOINTS}
+    unclassified = sorted(table - set(ROUTES))
     assert not unclassified, (
-        f"routes not classified as child data or not: {unclassified}. {HOW_TO_FIX}"
+        f"endpoints not classified as child data or not: {unclassified}. {HOW_TO_FIX}"
     )
-    stale = sorted(set(ROUTES) - registered)
-    assert not stale, f"classified routes that no longer exist (remove them): {stale}"
+    stale = sorted(set(ROUTES) - table)
+    assert not stale, f"classified endpoints that no longer exist (remove them): {stale}"
+
+
+def test_the_application_serves_its_endpoint_table_and_nothing_else(app: FastAPI) -> None:
+    endpoints, others = served_routes(app)
+    assert endpoints == {e.key for e in ENDPOINTS}
+    unexpected = sorted(others - set(NOT_ENDPOINTS))
+    assert not unexpected, (
+        f"routes outside the endpoint table: {unexpected}; declare them as Endpoints"
+    )
+    middleware = next(m for m in app.user_middleware if m.cls is FastPath)
+    hot = {endpoint.key for _, endpoint in FastPath(app, **middleware.kwargs).routes}
+    assert hot == {e.key for e in ENDPOINTS if e.hot}, "the lean dispatch serves hot endpoints only"
 
 
 def test_every_graphql_field_is_classified(settings: Settings) -> None:
@@ -322,7 +372,9 @@ def test_every_child_data_classification_names_a_test_that_exists() -> None:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 tests.add(node.name)
     named = {
-        test for kind, test in [*ROUTES.values(), *GRAPHQL_FIELDS.values()] if kind == CHILD_DATA
+        test
+        for kind, test in [*ROUTES.values(), *NOT_ENDPOINTS.values(), *GRAPHQL_FIELDS.values()]
+        if kind == CHILD_DATA
     }
     missing = sorted(named - tests - NOT_YET_WRITTEN)
     assert not missing, f"classifications name tests that do not exist: {missing}"

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from aphub.auth.service import create_client
 from aphub.config import Settings
 from aphub.db import Database
+from aphub.events.log import Actor
 from aphub.logs import JsonFormatter
 from aphub.main import create_app
 from tests.factories import auth, make_org, token_for
@@ -390,7 +391,7 @@ async def test_logs_never_contain_access_tokens_or_client_secrets(
 ) -> None:
     operator = await make_org(db, "operator")
     async with db.writing() as uow:
-        issued = await create_client(uow, operator.id, "log test", None)
+        issued = await create_client(uow, operator.id, "log test", None, Actor.system("test"))
 
     r = await client.post(
         "/v1/oauth/token",

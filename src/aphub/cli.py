@@ -84,13 +84,18 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 def cmd_clients_create(args: argparse.Namespace) -> None:
     from aphub.auth.service import create_client
+    from aphub.events.log import Actor
 
     async def run() -> None:
         database = _database()
         try:
             async with database.writing() as uow:
                 issued = await create_client(
-                    uow, uuid.UUID(args.organisation), args.name, args.scope or None
+                    uow,
+                    uuid.UUID(args.organisation),
+                    args.name,
+                    args.scope or None,
+                    Actor.system("cli"),
                 )
             print(
                 json.dumps(

@@ -18,8 +18,6 @@ from starlette.routing import Match
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
-# Set in the ASGI scope once an unhandled error is logged, so it is not logged twice.
-UNHANDLED_LOGGED = "aphub.unhandled_logged"
 PROBLEM_BASE = "/problems/"  # relative reference, resolved against the hub (RFC 9457 §3.1.1)
 
 _TITLES = {
@@ -257,20 +255,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_database_error(request: Request, exc: Exception) -> Response:
         problem = database_input_problem(exc)
         if problem is None:
-            raise exc  # a fault of the hub's: answered as any unhandled error
+            raise exc  # a fault of the hub's: HubMiddleware answers it as any unhandled error
         return problem_response(problem, request.url.path)
-
-    async def on_unhandled(request: Request, exc: Exception) -> Response:
-        if not request.scope.get(UNHANDLED_LOGGED):  # HubMiddleware logged it, with its id
-            log.error("unhandled error", exc_info=exc)
-        return problem_response(internal_error(), request.url.path)
 
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(DBAPIError, on_database_error)
     app.add_exception_handler(asyncpg.PostgresError, on_database_error)
-    app.add_exception_handler(Exception, on_unhandled)
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

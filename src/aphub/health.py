@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.requests import Request
 
+from aphub.api.endpoint import Endpoint
 from aphub.db import Database
-from aphub.errors import Problem, problem_response, problem_responses
+from aphub.errors import Problem, problem_response
 from aphub.migrate import current_revisions, head_revisions
 
-router = APIRouter(tags=["ops"])
 
-
-@router.get("/healthz", summary="The process is up")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get(
-    "/readyz",
-    summary="The database is reachable and migrated to the code's revision",
-    responses=problem_responses(503),
-)
 async def readyz(request: Request) -> Response:
     database: Database = request.app.state.db
     if not await database.ping():
@@ -42,3 +35,17 @@ async def readyz(request: Request) -> Response:
 def _unavailable(detail: str, **extra: str) -> Response:
     # a problem document like every other error; `database` says which check failed
     return problem_response(Problem(detail, status=503, extra=extra), "/readyz")
+
+
+ENDPOINTS = [
+    Endpoint("GET", "/healthz", healthz, "The process is up", public=True, tags=("ops",)),
+    Endpoint(
+        "GET",
+        "/readyz",
+        readyz,
+        "The database is reachable and migrated to the code's revision",
+        public=True,
+        errors=(503,),
+        tags=("ops",),
+    ),
+]

@@ -13,18 +13,17 @@ key costs no round trip of its own on the transitions.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Coroutine, Mapping
-from typing import Annotated, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from fastapi import Depends, Header, Request
-from fastapi.routing import APIRoute
 from starlette.responses import Response
 
 from aphub.db.sql import Statement
-from aphub.db.units import WriteUnit
-from aphub.deps import unit_of_work
 from aphub.errors import Conflict, Invalid, Problem
+
+if TYPE_CHECKING:
+    from aphub.db.units import WriteUnit
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -176,63 +175,3 @@ class KeyClaim:
         if not row["kept"]:
             raise Conflict(PROCESSED_MEANWHILE)
         self.kept = True
-
-
-# --- the FastAPI routes ----------------------------------------------------------------
-
-# Token issuance is naturally repeatable; every other POST takes a key.
-EXEMPT_PATHS = frozenset({"/v1/oauth/token", "/graphql"})
-
-
-async def idempotency_guard(
-    request: Request,
-    unit: Annotated[WriteUnit, Depends(unit_of_work, scope="function")],
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias=HEADER,
-            min_length=1,
-            max_length=MAX_KEY_LENGTH,
-            description="Makes the POST safe to retry: the first response is replayed",
-        ),
-    ] = None,
-) -> None:
-    if idempotency_key is None:
-        return
-    from aphub.auth.principal import bearer_token, principal_from_token
-
-    token = bearer_token(request.headers.get("authorization"))
-    if token is None:
-        return  # the route's own authentication answers 401
-    client_id = principal_from_token(request, token).client_id
-    digest = request_hash(request.method, request.scope["path"], await request.body())
-    claim = KeyClaim(client_id, idempotency_key, digest)
-    unit.claim_idempotency_key(claim)
-    request.scope["aphub.idempotency"] = claim
-
-
-class HubRoute(APIRoute):
-    """Every POST route gets the idempotency guard; the handler's response is handed to
-    it before the unit of work commits (function-scoped dependencies exit after the
-    response object is built and before it is sent)."""
-
-    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        methods = {m.upper() for m in kwargs.get("methods") or ()}
-        dependencies = list(kwargs.get("dependencies") or [])
-        already = any(getattr(d, "dependency", None) is idempotency_guard for d in dependencies)
-        if "POST" in methods and path not in EXEMPT_PATHS and not already:
-            dependencies.append(Depends(idempotency_guard, scope="function"))
-            kwargs["dependencies"] = dependencies
-        super().__init__(path, endpoint, **kwargs)
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def handle(request: Request) -> Response:
-            response = await handler(request)
-            claim = request.scope.get("aphub.idempotency")
-            if isinstance(claim, KeyClaim):
-                claim.answer(response.status_code, bytes(response.body), response.headers)
-            return response
-
-        return handle

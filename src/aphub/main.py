@@ -17,28 +17,16 @@ from aphub import __version__
 from aphub.api.routes import FastPath, install
 from aphub.api.table import ENDPOINTS
 from aphub.attendance import jobs
-from aphub.attendance.routes import router as attendance_router
 from aphub.auth.keys import load_or_create_signing_key
 from aphub.auth.principal import RateLimiter
-from aphub.auth.routes import router as auth_router
 from aphub.auth.tokens import TokenService
-from aphub.children.audit_routes import router as child_audit_router
-from aphub.children.passport_routes import router as passport_router
-from aphub.children.record_routes import router as child_records_router
-from aphub.children.routes import router as children_router
 from aphub.config import Settings, get_settings
 from aphub.db import Database, resolve_database_url
 from aphub.docs import mount_docs
 from aphub.errors import PROBLEM_JSON, install_error_handlers, problem_responses
-from aphub.events.routes import router as events_router
 from aphub.graphql.schema import graphql_router
-from aphub.health import router as health_router
 from aphub.middleware import HubMiddleware
 from aphub.migrate import migrate
-from aphub.organisations.routes import router as organisations_router
-from aphub.outcomes.routes import router as outcomes_router
-from aphub.problems import router as problems_router
-from aphub.providers.routes import router as providers_router
 from aphub.sharing.policy import activate, load_policy
 
 log = logging.getLogger(__name__)
@@ -48,21 +36,6 @@ DESCRIPTION = (
     "The shared data hub for alternative provision in England: provider directory, child "
     "passports, placements, attendance, outcomes and oversight, with information sharing "
     "enforced by the hub. Errors are RFC 9457 problem documents; lists are cursor-paginated."
-)
-
-ROUTERS = (
-    auth_router,
-    health_router,
-    problems_router,
-    organisations_router,
-    children_router,
-    passport_router,
-    child_records_router,
-    child_audit_router,
-    events_router,
-    providers_router,
-    attendance_router,
-    outcomes_router,
 )
 
 
@@ -191,8 +164,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     install_error_handlers(app)
     hot = install(app, ENDPOINTS)
-    for router in ROUTERS:
-        app.include_router(router)
     app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)
     mount_docs(app, title=TITLE)
     # the hot reads and the transitions skip FastAPI's per-request machinery

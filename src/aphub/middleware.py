@@ -11,7 +11,6 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aphub.errors import (
-    UNHANDLED_LOGGED,
     PayloadTooLarge,
     Problem,
     UnsupportedMediaType,
@@ -98,13 +97,12 @@ class HubMiddleware:
             await self.app(scope, receive, send_with_id)
         except Exception:
             # Answered here, inside the request's context, so the 500 carries X-Request-ID
-            # and the log entry the request id points at exists. Re-raised for the server.
+            # and the log entry the request id points at exists. Not re-raised: the server
+            # would drop the connection, and a client's next pipelined request with it.
             errors_log.error("unhandled error", exc_info=True)
-            scope[UNHANDLED_LOGGED] = True
             if not status_holder.get("started"):
                 failed = problem_response(internal_error(), scope["path"])
                 await failed(scope, receive, send_with_id)
-            raise
         finally:
             log.info(
                 "request",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import uuid
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
@@ -44,6 +45,17 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size, at mos
 Cursor = Annotated[
     str | None, Query(max_length=512, description="`next_cursor` of the previous page")
 ]
+
+
+def cursor_id(cursor: str | None) -> uuid.UUID | None:
+    """The id a one-value cursor holds (keyset pages ordered by id)."""
+    values = decode_cursor(cursor, 1)
+    if not values:
+        return None
+    try:
+        return uuid.UUID(str(values[0]))
+    except ValueError:
+        raise Invalid.field("cursor", "The cursor is not one this hub issued") from None
 
 
 def page_of(rows: list[T], limit: int, key: Any) -> tuple[list[T], str | None]:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
+from aphub.api.endpoint import Endpoint
 from aphub.errors import _SLUGS, _TITLES, NotFound
-
-router = APIRouter(tags=["ops"])
 
 _DESCRIPTIONS = {
     "bad-request": "The request could not be read.",
@@ -27,7 +24,6 @@ _DESCRIPTIONS = {
 }
 
 
-@router.get("/problems/{slug}", summary="What a problem type means")
 async def describe_problem(slug: str) -> dict[str, str]:
     for status, known in _SLUGS.items():
         if known == slug:
@@ -38,3 +34,16 @@ async def describe_problem(slug: str) -> dict[str, str]:
                 "description": _DESCRIPTIONS.get(slug, _TITLES[status]),
             }
     raise NotFound("No such problem type")
+
+
+ENDPOINTS = [
+    Endpoint(
+        "GET",
+        "/problems/{slug}",
+        describe_problem,
+        "What a problem type means",
+        public=True,
+        errors=(404,),
+        tags=("ops",),
+    ),
+]

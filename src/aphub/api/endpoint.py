@@ -29,7 +29,6 @@ from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
-from starlette.requests import Request
 
 from aphub.auth.principal import Principal
 from aphub.db import ReadUnit, WriteUnit
@@ -99,7 +98,7 @@ class HandlerSignature:
     @classmethod
     def of(cls, endpoint: Endpoint) -> HandlerSignature:
         handler = endpoint.handler
-        hints = typing.get_type_hints(handler)
+        hints = typing.get_type_hints(handler, include_extras=True)
         names = list(inspect.signature(handler).parameters)
         declared = set(_PATH_PARAM.findall(endpoint.path))
         path = [n for n in names if n not in _SPECIAL]

@@ -30,7 +30,9 @@ class NoParams(QueryParams):
 class PageParams(QueryParams):
     """A cursor page: `limit` and `cursor`."""
 
-    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}")
+    limit: int = Field(
+        DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}"
+    )
     cursor: str | None = Field(
         None, max_length=512, description="`next_cursor` of the previous page"
     )
@@ -79,9 +81,7 @@ def parse_query(model: type[BaseModel], query: QueryParams_) -> BaseModel:
         if repeats:
             data[name] = values
         elif len(values) > 1:
-            raise validation_problem(
-                [{"loc": ("query", name), "msg": "Give this parameter once"}]
-            )
+            raise validation_problem([{"loc": ("query", name), "msg": "Give this parameter once"}])
         else:
             data[name] = values[0]
     try:
@@ -92,7 +92,9 @@ def parse_query(model: type[BaseModel], query: QueryParams_) -> BaseModel:
         ) from None
 
 
-def parse_path(adapters: Mapping[str, TypeAdapter[Any]], values: Mapping[str, str]) -> dict[str, Any]:
+def parse_path(
+    adapters: Mapping[str, TypeAdapter[Any]], values: Mapping[str, str]
+) -> dict[str, Any]:
     parsed: dict[str, Any] = {}
     errors: list[dict[str, Any]] = []
     for name, adapter in adapters.items():

@@ -14,7 +14,7 @@ import inspect
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from typing import Annotated, Any
 
-from fastapi import Body, FastAPI, Header, Path, Query, Security
+from fastapi import Body, FastAPI, Header, Path, Query, Security, params
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
@@ -34,11 +34,18 @@ def _parameter(name: str, annotation: Any, default: Any = inspect.Parameter.empt
     )
 
 
+def _has_param(annotation: Any) -> bool:
+    """Whether an annotation already says how FastAPI documents it (`Path(...)`)."""
+    metadata = getattr(annotation, "__metadata__", ())
+    return any(isinstance(m, params.Param) for m in metadata)
+
+
 def _documented(endpoint: Endpoint) -> Callable[..., Any]:
     """A function FastAPI reads to document the endpoint (never called)."""
     signature = endpoint.signature
     parameters = [
-        _parameter(name, Annotated[kind, Path()]) for name, kind in signature.path_types.items()
+        _parameter(name, kind if _has_param(kind) else Annotated[kind, Path()])
+        for name, kind in signature.path_types.items()
     ]
     if signature.query is not None:
         parameters.append(_parameter("query", Annotated[signature.query, Query()]))

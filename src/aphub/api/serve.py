@@ -136,7 +136,6 @@ async def _serve(endpoint: Endpoint, request: Request) -> Response:
     return response
 
 
-
 def respond(
     data: Any,
     *,

@@ -3,7 +3,30 @@ the table are all built from it)."""
 
 from __future__ import annotations
 
+from aphub import health, problems
 from aphub.api.endpoint import Endpoint
+from aphub.attendance.endpoints import ENDPOINTS as ATTENDANCE
+from aphub.auth.endpoints import ENDPOINTS as AUTH
+from aphub.children.endpoints import ENDPOINTS as CHILDREN
+from aphub.children.record_endpoints import ENDPOINTS as CHILD_RECORDS
+from aphub.events.endpoints import ENDPOINTS as EVENTS
+from aphub.organisations.endpoints import ENDPOINTS as ORGANISATIONS
+from aphub.outcomes.endpoints import ENDPOINTS as OUTCOMES
 from aphub.placements.endpoints import ENDPOINTS as PLACEMENTS
+from aphub.providers.endpoints import ENDPOINTS as PROVIDERS
+from aphub.providers.quality_endpoints import ENDPOINTS as PROVIDER_QUALITY
 
-ENDPOINTS: tuple[Endpoint, ...] = (*PLACEMENTS,)
+ENDPOINTS: tuple[Endpoint, ...] = (
+    *AUTH,
+    *health.ENDPOINTS,
+    *problems.ENDPOINTS,
+    *ORGANISATIONS,
+    *CHILDREN,
+    *CHILD_RECORDS,
+    *PLACEMENTS,
+    *PROVIDERS,
+    *PROVIDER_QUALITY,
+    *ATTENDANCE,
+    *OUTCOMES,
+    *EVENTS,
+)

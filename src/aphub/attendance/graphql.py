@@ -259,7 +259,7 @@ class AttendanceQuery:
     ) -> MarkPage:
         principal = info.context.principal("placements:read")
         page = await service.placement_marks(
-            info.context.uow,
+            info.context.unit,
             principal,
             placement_id,
             from_date=from_date,
@@ -281,7 +281,7 @@ class AttendanceQuery:
     ) -> MarkPage:
         principal = info.context.principal("placements:read")
         page = await service.child_marks(
-            info.context.uow,
+            info.context.unit,
             principal,
             child_id,
             from_date=from_date,
@@ -304,7 +304,7 @@ class AttendanceQuery:
         to_date: To = None,
     ) -> SummaryNode:
         principal = info.context.principal("placements:read")
-        uow = info.context.uow
+        uow = info.context.unit
         if (placement_id is None) == (child_id is None):
             raise Invalid.field("placementId", "name exactly one of placementId and childId")
         if placement_id is not None:
@@ -329,7 +329,7 @@ class AttendanceQuery:
     ) -> ConcernPage:
         principal = info.context.principal("placements:read")
         page = await service.concerns(
-            info.context.uow,
+            info.context.unit,
             principal,
             filters={"placement_id": placement_id, "kind": kind.value if kind else None},
             cursor=after,
@@ -351,7 +351,7 @@ class AttendanceQuery:
     ) -> HolidayPage:
         principal = info.context.principal()
         page = await service.list_holidays(
-            info.context.uow,
+            info.context.unit,
             principal,
             la_id=la_id,
             from_date=from_date,
@@ -373,13 +373,13 @@ class AttendanceMutation:
     async def return_attendance(self, info: HubInfo, marks: JSON) -> ReturnReportNode:
         principal = info.context.principal("attendance:write")
         rows = rows_from_document({"marks": marks})
-        report = await ingest.return_attendance(info.context.uow, principal, rows)
+        report = await ingest.return_attendance(info.context.writer, principal, rows)
         return ReturnReportNode.from_json(report)
 
     @strawberry.mutation(description="Compute attendance concerns now (an LA: its area)")
     async def run_attendance_concerns(self, info: HubInfo) -> ConcernRunNode:
         principal = info.context.principal()
-        result = await concern_service.run_on_demand(info.context.uow, principal)
+        result = await concern_service.run_on_demand(info.context.writer, principal)
         return ConcernRunNode(
             as_of=datetime.fromisoformat(result["as_of"]),
             scope=result["scope"],
@@ -391,10 +391,11 @@ class AttendanceMutation:
     async def add_school_holiday(self, info: HubInfo, input: HolidayInput) -> HolidayNode:
         principal = info.context.principal("attendance:write")
         data = parse(HolidayIn, present(input))
-        return HolidayNode.from_json(await service.add_holiday(info.context.uow, principal, data))
+        added = await service.add_holiday(info.context.writer, principal, data)
+        return HolidayNode.from_json(added)
 
     @strawberry.mutation(description="Remove a holiday from your school calendar")
     async def remove_school_holiday(self, info: HubInfo, id: uuid.UUID) -> bool:
         principal = info.context.principal("attendance:write")
-        await service.remove_holiday(info.context.uow, principal, id)
+        await service.remove_holiday(info.context.writer, principal, id)
         return True

@@ -42,36 +42,66 @@ COUNTS = (
     "not_required",
 )
 
-PLACEMENT_MARKS = (
-    f"SELECT {MARK_COLUMNS} FROM attendance_marks m WHERE m.placement_id = :placement_id "
-    "AND m.date BETWEEN :from_date AND :to_date "
-    "AND (m.date, m.session) > (:after_date, :after_session) "
-    "ORDER BY m.date, m.session LIMIT :limit"
-)
-CHILD_MARKS = (
-    f"SELECT {MARK_COLUMNS} FROM placements p JOIN attendance_marks m ON m.placement_id = p.id "
-    "WHERE p.child_id = :child_id AND m.date BETWEEN :from_date AND :to_date "
-    "AND (m.date, m.session, m.placement_id) > (:after_date, :after_session, :after_placement) "
-    "ORDER BY m.date, m.session, m.placement_id LIMIT :limit"
-)
-PLACEMENT_SUMMARY = (
-    f"SELECT {AGGREGATES} FROM attendance_marks m "
-    "WHERE m.placement_id = :placement_id AND m.date BETWEEN :from_date AND :to_date"
-)
-CHILD_SUMMARY = (
-    f"SELECT {AGGREGATES} FROM placements p JOIN attendance_marks m ON m.placement_id = p.id "
-    "WHERE p.child_id = :child_id AND m.date BETWEEN :from_date AND :to_date"
-)
+
+# Marks hang on a placement and follow its visibility wherever they are read: every
+# statement here selects them through placements the caller may see.
+@cache
+def _visible(organisation_type: str, policy: Policy) -> str:
+    return placement_visible(organisation_type, ":org::uuid", policy)
+
+
+@cache
+def _placement_marks_sql(organisation_type: str, policy: Policy) -> str:
+    return (
+        f"SELECT {MARK_COLUMNS} FROM placements p JOIN attendance_marks m "
+        "ON m.placement_id = p.id WHERE p.id = :placement_id "
+        f"AND {_visible(organisation_type, policy)} "
+        "AND m.date BETWEEN :from_date AND :to_date "
+        "AND (m.date, m.session) > (:after_date, :after_session) "
+        "ORDER BY m.date, m.session LIMIT :limit"
+    )
+
+
+@cache
+def _child_marks_sql(organisation_type: str, policy: Policy) -> str:
+    return (
+        f"SELECT {MARK_COLUMNS} FROM placements p JOIN attendance_marks m "
+        "ON m.placement_id = p.id WHERE p.child_id = :child_id "
+        f"AND {_visible(organisation_type, policy)} "
+        "AND m.date BETWEEN :from_date AND :to_date "
+        "AND (m.date, m.session, m.placement_id) > (:after_date, :after_session, "
+        ":after_placement) ORDER BY m.date, m.session, m.placement_id LIMIT :limit"
+    )
+
+
+@cache
+def _summary_sql(organisation_type: str, policy: Policy, of: str) -> str:
+    """The counts of one placement's (`of` = "placement") or one child's visible
+    placements' (`of` = "child") marks in the window."""
+    subject = "p.id = :placement_id" if of == "placement" else "p.child_id = :child_id"
+    return (
+        f"SELECT {AGGREGATES} FROM placements p JOIN attendance_marks m "
+        f"ON m.placement_id = p.id WHERE {subject} AND {_visible(organisation_type, policy)} "
+        "AND m.date BETWEEN :from_date AND :to_date"
+    )
+
+
 # first and last four weeks of a placement's marks (attendance at entry and at exit)
-ENTRY_EXIT = (
-    "WITH span AS (SELECT min(date) AS first, max(date) AS last FROM attendance_marks "
-    "WHERE placement_id = :placement_id) "
-    "SELECT span.first, span.last, e.*, x.* FROM span, "
-    f"LATERAL (SELECT {AGGREGATES.replace(' AS ', ' AS entry_')} FROM attendance_marks m "
-    "WHERE m.placement_id = :placement_id AND m.date BETWEEN span.first AND span.first + 27) e, "
-    f"LATERAL (SELECT {AGGREGATES.replace(' AS ', ' AS exit_')} FROM attendance_marks m "
-    "WHERE m.placement_id = :placement_id AND m.date BETWEEN span.last - 27 AND span.last) x"
-)
+@cache
+def _entry_exit_sql(organisation_type: str, policy: Policy) -> str:
+    visible = _visible(organisation_type, policy)
+    return (
+        "WITH span AS (SELECT min(m.date) AS first, max(m.date) AS last FROM placements p "
+        "JOIN attendance_marks m ON m.placement_id = p.id "
+        f"WHERE p.id = :placement_id AND {visible}) "
+        "SELECT span.first, span.last, e.*, x.* FROM span, "
+        f"LATERAL (SELECT {AGGREGATES.replace(' AS ', ' AS entry_')} FROM attendance_marks m "
+        "WHERE m.placement_id = :placement_id "
+        "AND m.date BETWEEN span.first AND span.first + 27) e, "
+        f"LATERAL (SELECT {AGGREGATES.replace(' AS ', ' AS exit_')} FROM attendance_marks m "
+        "WHERE m.placement_id = :placement_id AND m.date BETWEEN span.last - 27 AND span.last) x"
+    )
+
 
 SUMMARY_FILTERS = {
     "status": "p.status = :status",
@@ -131,6 +161,7 @@ def summary_json(
 
 async def placement_marks(
     uow: ReadUnit,
+    principal: Principal,
     placement_id: uuid.UUID,
     span: tuple[date, date],
     after: tuple[date, str] | None,
@@ -138,7 +169,8 @@ async def placement_marks(
 ) -> list[Any]:
     after_date, after_session = after or (EARLIEST, "")
     return await uow.fetch(
-        PLACEMENT_MARKS,
+        _placement_marks_sql(principal.organisation_type, active_policy()),
+        org=principal.organisation_id,
         placement_id=placement_id,
         from_date=span[0],
         to_date=span[1],
@@ -150,6 +182,7 @@ async def placement_marks(
 
 async def child_marks(
     uow: ReadUnit,
+    principal: Principal,
     child_id: uuid.UUID,
     span: tuple[date, date],
     after: tuple[date, str, uuid.UUID] | None,
@@ -157,7 +190,8 @@ async def child_marks(
 ) -> list[Any]:
     after_date, after_session, after_placement = after or (EARLIEST, "", uuid.UUID(int=0))
     return await uow.fetch(
-        CHILD_MARKS,
+        _child_marks_sql(principal.organisation_type, active_policy()),
+        org=principal.organisation_id,
         child_id=child_id,
         from_date=span[0],
         to_date=span[1],
@@ -168,18 +202,36 @@ async def child_marks(
     )
 
 
-async def placement_summary(uow: ReadUnit, placement_id: uuid.UUID, span: tuple[date, date]) -> Any:
+async def placement_summary(
+    uow: ReadUnit, principal: Principal, placement_id: uuid.UUID, span: tuple[date, date]
+) -> Any:
     return await uow.fetchrow(
-        PLACEMENT_SUMMARY, placement_id=placement_id, from_date=span[0], to_date=span[1]
+        _summary_sql(principal.organisation_type, active_policy(), "placement"),
+        org=principal.organisation_id,
+        placement_id=placement_id,
+        from_date=span[0],
+        to_date=span[1],
     )
 
 
-async def child_summary(uow: ReadUnit, child_id: uuid.UUID, span: tuple[date, date]) -> Any:
-    return await uow.fetchrow(CHILD_SUMMARY, child_id=child_id, from_date=span[0], to_date=span[1])
+async def child_summary(
+    uow: ReadUnit, principal: Principal, child_id: uuid.UUID, span: tuple[date, date]
+) -> Any:
+    return await uow.fetchrow(
+        _summary_sql(principal.organisation_type, active_policy(), "child"),
+        org=principal.organisation_id,
+        child_id=child_id,
+        from_date=span[0],
+        to_date=span[1],
+    )
 
 
-async def entry_exit(uow: ReadUnit, placement_id: uuid.UUID) -> Any:
-    return await uow.fetchrow(ENTRY_EXIT, placement_id=placement_id)
+async def entry_exit(uow: ReadUnit, principal: Principal, placement_id: uuid.UUID) -> Any:
+    return await uow.fetchrow(
+        _entry_exit_sql(principal.organisation_type, active_policy()),
+        org=principal.organisation_id,
+        placement_id=placement_id,
+    )
 
 
 async def summary_page(

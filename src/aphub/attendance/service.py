@@ -3,7 +3,8 @@
 Who sees what: a placement's marks and summary follow the sharing layer's placement
 visibility (a hidden placement is 404); a child's marks need the child visible AND the
 `placement` category (the read is audited like any read of the child's data), and then
-cover every placement of the child, so the home school sees the codes it must record.
+cover the child's placements the caller may see: marks follow their placement's
+visibility wherever they are read.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy import delete, select
 from aphub.attendance import repository
 from aphub.attendance.schemas import HolidayIn
 from aphub.auth.principal import Principal
-from aphub.db import WriteUnit
+from aphub.db import ReadUnit, WriteUnit
 from aphub.errors import Forbidden, Invalid, NotFound
 from aphub.events.log import record
 from aphub.models import Organisation, SchoolHoliday
@@ -37,13 +38,13 @@ def _check_window(from_date: date | None, to_date: date | None) -> tuple[date, d
     return repository.window(from_date, to_date)
 
 
-async def require_placement(uow: WriteUnit, principal: Principal, placement_id: uuid.UUID) -> None:
+async def require_placement(uow: ReadUnit, principal: Principal, placement_id: uuid.UUID) -> None:
     if not await placements.is_visible(uow, principal, placement_id):
         raise NotFound("No such placement, or not visible to you")
 
 
 async def require_child(
-    uow: WriteUnit, principal: Principal, child_id: uuid.UUID, surface: str
+    uow: ReadUnit, principal: Principal, child_id: uuid.UUID, surface: str
 ) -> None:
     decision = await gate.decide_audited(
         uow, principal, child_id, action="attendance", surface=surface
@@ -58,7 +59,7 @@ def _page(rows: list[Any], limit: int, key: Any) -> tuple[list[dict[str, Any]], 
 
 
 async def placement_marks(
-    uow: WriteUnit,
+    uow: ReadUnit,
     principal: Principal,
     placement_id: uuid.UUID,
     *,
@@ -76,13 +77,13 @@ async def placement_marks(
             after = (date.fromisoformat(str(values[0])), str(values[1])[:2])
         except ValueError:
             raise _bad_cursor() from None
-    rows = await repository.placement_marks(uow, placement_id, span, after, limit)
+    rows = await repository.placement_marks(uow, principal, placement_id, span, after, limit)
     items, next_cursor = _page(rows, limit, lambda r: [r["date"].isoformat(), r["session"]])
     return {"items": items, "next_cursor": next_cursor}
 
 
 async def child_marks(
-    uow: WriteUnit,
+    uow: ReadUnit,
     principal: Principal,
     child_id: uuid.UUID,
     *,
@@ -105,7 +106,7 @@ async def child_marks(
         except ValueError:
             raise _bad_cursor() from None
     await require_child(uow, principal, child_id, surface)
-    rows = await repository.child_marks(uow, child_id, span, after, limit)
+    rows = await repository.child_marks(uow, principal, child_id, span, after, limit)
     items, next_cursor = _page(
         rows, limit, lambda r: [r["date"].isoformat(), r["session"], str(r["placement_id"])]
     )
@@ -113,7 +114,7 @@ async def child_marks(
 
 
 async def placement_summary(
-    uow: WriteUnit,
+    uow: ReadUnit,
     principal: Principal,
     placement_id: uuid.UUID,
     *,
@@ -122,12 +123,12 @@ async def placement_summary(
 ) -> dict[str, Any]:
     span = _check_window(from_date, to_date)
     await require_placement(uow, principal, placement_id)
-    row = await repository.placement_summary(uow, placement_id, span)
+    row = await repository.placement_summary(uow, principal, placement_id, span)
     return repository.summary_json(row, from_date, to_date)
 
 
 async def child_summary(
-    uow: WriteUnit,
+    uow: ReadUnit,
     principal: Principal,
     child_id: uuid.UUID,
     *,
@@ -137,12 +138,12 @@ async def child_summary(
 ) -> dict[str, Any]:
     span = _check_window(from_date, to_date)
     await require_child(uow, principal, child_id, surface)
-    row = await repository.child_summary(uow, child_id, span)
+    row = await repository.child_summary(uow, principal, child_id, span)
     return repository.summary_json(row, from_date, to_date)
 
 
 async def summaries(
-    uow: WriteUnit,
+    uow: ReadUnit,
     principal: Principal,
     *,
     from_date: date | None,
@@ -191,7 +192,7 @@ def holiday_json(h: SchoolHoliday) -> dict[str, Any]:
 
 
 async def list_holidays(
-    uow: WriteUnit,
+    uow: ReadUnit,
     principal: Principal,
     *,
     la_id: uuid.UUID | None,
@@ -288,7 +289,7 @@ async def remove_holiday(uow: WriteUnit, principal: Principal, holiday_id: uuid.
 
 
 async def concerns(
-    uow: WriteUnit,
+    uow: ReadUnit,
     principal: Principal,
     *,
     filters: dict[str, Any],

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 
 from aphub.auth.scopes import DEFAULT_SCOPES, unknown_scopes
-from aphub.db import WriteUnit
+from aphub.db import ReadUnit, WriteUnit
 from aphub.errors import Invalid, NotFound
+from aphub.events.log import Actor, record
 from aphub.models import ApiClient, Organisation
 
 
@@ -37,7 +38,11 @@ class AuthenticatedClient:
 
 
 async def create_client(
-    uow: WriteUnit, organisation_id: uuid.UUID, name: str, scopes: list[str] | None
+    uow: WriteUnit,
+    organisation_id: uuid.UUID,
+    name: str,
+    scopes: list[str] | None,
+    actor: Actor,
 ) -> IssuedClient:
     organisation = await uow.session.get(Organisation, organisation_id)
     if organisation is None:
@@ -59,11 +64,24 @@ async def create_client(
     uow.session.add(client)
     await uow.session.flush()
     await uow.session.refresh(client)
+    record(
+        uow,
+        type="client.created",
+        subject_type="client",
+        subject_id=client.id,
+        actor=actor,
+        data={
+            "organisation_id": str(organisation.id),
+            "client_id": client.client_id,
+            "name": client.name,
+            "scopes": client.scopes,
+        },
+    )
     return IssuedClient(client, secret)
 
 
 async def authenticate_client(
-    uow: WriteUnit, client_id: str, client_secret: str
+    uow: ReadUnit, client_id: str, client_secret: str
 ) -> AuthenticatedClient | None:
     row = (
         await uow.session.execute(
@@ -89,15 +107,17 @@ async def authenticate_client(
     )
 
 
-async def list_clients(uow: WriteUnit, organisation_id: uuid.UUID) -> list[ApiClient]:
+async def list_clients(uow: ReadUnit, organisation_id: uuid.UUID) -> list[ApiClient]:
     result = await uow.session.execute(
         select(ApiClient).where(ApiClient.organisation_id == organisation_id).order_by(ApiClient.id)
     )
     return list(result.scalars())
 
 
-async def revoke_client(uow: WriteUnit, organisation_id: uuid.UUID, client_id: str) -> None:
-    result = await uow.session.execute(
+async def revoke_client(
+    uow: WriteUnit, organisation_id: uuid.UUID, client_id: str, actor: Actor
+) -> None:
+    revoked = await uow.session.scalar(
         update(ApiClient)
         .where(
             ApiClient.organisation_id == organisation_id,
@@ -105,6 +125,15 @@ async def revoke_client(uow: WriteUnit, organisation_id: uuid.UUID, client_id: s
             ApiClient.revoked_at.is_(None),
         )
         .values(revoked_at=func.now())
+        .returning(ApiClient.id)
     )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
+    if revoked is None:
         raise NotFound("No such active client for this organisation")
+    record(
+        uow,
+        type="client.revoked",
+        subject_type="client",
+        subject_id=revoked,
+        actor=actor,
+        data={"organisation_id": str(organisation_id), "client_id": client_id},
+    )

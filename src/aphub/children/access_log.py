@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select, tuple_
 
 from aphub.auth.principal import Principal
-from aphub.db import WriteUnit
+from aphub.db import ReadUnit
 from aphub.errors import Forbidden, NotFound
 from aphub.models import AccessLog, Organisation
 from aphub.sharing import gate
@@ -26,7 +26,7 @@ CONTROLLER_RULE = "la_home"
 
 
 async def controller_decision(
-    uow: WriteUnit, principal: Principal, child_id: uuid.UUID, *, action: str, surface: str
+    uow: ReadUnit, principal: Principal, child_id: uuid.UUID, *, action: str, surface: str
 ) -> Decision:
     """The decision of the child's home LA; 403 for other organisations that see the
     child, 404 for those that do not (each refusal audited)."""
@@ -69,7 +69,7 @@ def entry(row: AccessLog, organisation_name: str | None) -> dict[str, Any]:
 
 
 async def entries(
-    uow: WriteUnit,
+    uow: ReadUnit,
     child_id: uuid.UUID,
     *,
     newest_first: bool,
@@ -93,7 +93,7 @@ async def entries(
 
 
 async def list_access_log(
-    uow: WriteUnit,
+    uow: ReadUnit,
     principal: Principal,
     child_id: uuid.UUID,
     *,

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, select
 
 from aphub.auth.principal import Principal
 from aphub.children.schemas import ConsentCreate
-from aphub.db import WriteUnit
+from aphub.db import ReadUnit, WriteUnit
 from aphub.errors import Conflict, Forbidden, Invalid, NotFound
 from aphub.events.log import Actor, record
 from aphub.models import Consent
@@ -119,7 +119,7 @@ def _require_contacts(decision: Decision) -> None:
 
 
 async def _rows(
-    uow: WriteUnit, where: list[ColumnElement[bool]], limit: int | None = None
+    uow: ReadUnit, where: list[ColumnElement[bool]], limit: int | None = None
 ) -> list[dict[str, Any]]:
     query = select(Consent).where(*where).order_by(Consent.child_id, Consent.id)
     if limit is not None:
@@ -128,7 +128,7 @@ async def _rows(
 
 
 async def list_consents(
-    uow: WriteUnit,
+    uow: ReadUnit,
     principal: Principal,
     child_id: uuid.UUID,
     *,
@@ -150,7 +150,7 @@ async def list_consents(
 
 
 async def consents_of_children(
-    uow: WriteUnit, child_ids: list[uuid.UUID]
+    uow: ReadUnit, child_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, list[dict[str, Any]]]:
     """For children the sharing layer has already shown the caller, with `contacts` among
     its categories (GraphQL's `Child.consents`): one statement for a whole page."""

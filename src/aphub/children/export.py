@@ -17,7 +17,7 @@ from sqlalchemy import inspect, select
 
 from aphub.auth.principal import Principal
 from aphub.children.access_log import controller_decision, entries
-from aphub.db import WriteUnit
+from aphub.db import ReadUnit
 from aphub.errors import NotFound
 from aphub.models import (
     Child,
@@ -53,7 +53,7 @@ def _event(row: Event) -> dict[str, Any]:
     }
 
 
-async def _passport(uow: WriteUnit, child_id: uuid.UUID) -> dict[str, Any]:
+async def _passport(uow: ReadUnit, child_id: uuid.UUID) -> dict[str, Any]:
     sections = await uow.session.scalars(
         select(PassportSection)
         .where(PassportSection.child_id == child_id)
@@ -81,7 +81,7 @@ def placement_records() -> list[type[Base]]:
     return sorted(found, key=lambda cls: str(cls.__tablename__))
 
 
-async def _placements(uow: WriteUnit, child_id: uuid.UUID) -> list[dict[str, Any]]:
+async def _placements(uow: ReadUnit, child_id: uuid.UUID) -> list[dict[str, Any]]:
     placements = [
         columns(p)
         for p in await uow.session.scalars(
@@ -106,7 +106,7 @@ async def _placements(uow: WriteUnit, child_id: uuid.UUID) -> list[dict[str, Any
     return [{**p, **held[p["id"]]} for p in placements]
 
 
-async def export_child(uow: WriteUnit, principal: Principal, child_id: uuid.UUID) -> dict[str, Any]:
+async def export_child(uow: ReadUnit, principal: Principal, child_id: uuid.UUID) -> dict[str, Any]:
     decision = await controller_decision(
         uow, principal, child_id, action="export", surface="export"
     )

@@ -14,7 +14,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 
 from aphub.children import access_log, consents, involvements, passports, service
-from aphub.children.audit_routes import access_log_cursor, encode_access_log_cursor
+from aphub.children.endpoints import before_version
 from aphub.children.graphql_inputs import (
     ChildCreateInput,
     ChildUpdateInput,
@@ -23,14 +23,13 @@ from aphub.children.graphql_inputs import (
     parse,
     present,
 )
-from aphub.children.passport_routes import before_version
 from aphub.children.passport_schemas import parse_changes
-from aphub.children.routes import cursor_id
+from aphub.children.record_endpoints import access_log_cursor, encode_access_log_cursor
 from aphub.children.schemas import ChildCreate, ChildUpdate, ConsentCreate, InvolvementCreate
-from aphub.db import WriteUnit
+from aphub.db import ReadUnit
 from aphub.graphql.context import HubInfo
 from aphub.graphql.pages import checked_page_size
-from aphub.pagination import encode_cursor
+from aphub.pagination import cursor_id, encode_cursor
 from aphub.sharing import gate
 from aphub.sharing.fields import SECTION_FIELDS
 from aphub.sharing.policy import active_policy
@@ -100,14 +99,14 @@ class ConsentNode:
         return cls(**row)
 
 
-Batch = Callable[[WriteUnit, list[uuid.UUID]], Awaitable[dict[uuid.UUID, list[dict[str, Any]]]]]
+Batch = Callable[[ReadUnit, list[uuid.UUID]], Awaitable[dict[uuid.UUID, list[dict[str, Any]]]]]
 
 
 def _children_loader(info: HubInfo, name: str, batch: Batch) -> DataLoader[uuid.UUID, Any]:
     """One loader per request and relation: a page of children costs one statement."""
     loader = info.context.loaders.get(name)
     if loader is None:
-        uow = info.context.uow
+        uow = info.context.unit
 
         async def load(child_ids: list[uuid.UUID]) -> list[list[dict[str, Any]]]:
             found = await batch(uow, list(child_ids))
@@ -284,7 +283,7 @@ class ChildQuery:
         limit = checked_page_size(first)
         after_id = cursor_id(after)
         rows, last = await service.list_children(
-            info.context.uow,
+            info.context.unit,
             principal,
             upn=upn,
             nhs_number=nhs_number,
@@ -301,7 +300,7 @@ class ChildQuery:
     @strawberry.field(description="One child, redacted for you (NOT_FOUND when hidden)")
     async def child(self, info: HubInfo, id: uuid.UUID) -> ChildNode:
         principal = info.context.principal("passports:read")
-        shaped = await gate.read_child(info.context.uow, principal, id, surface="graphql")
+        shaped = await gate.read_child(info.context.unit, principal, id, surface="graphql")
         return ChildNode.from_shaped(shaped)
 
     @strawberry.field(
@@ -319,7 +318,7 @@ class ChildQuery:
         principal = info.context.principal("passports:read")
         limit = checked_page_size(first)
         items, before = await passports.section_history(
-            info.context.uow,
+            info.context.unit,
             principal,
             child_id,
             section,
@@ -339,7 +338,7 @@ class ChildQuery:
         principal = info.context.principal("audit:read")
         limit = checked_page_size(first)
         items, last = await access_log.list_access_log(
-            info.context.uow,
+            info.context.unit,
             principal,
             child_id,
             before=access_log_cursor(after),
@@ -354,7 +353,7 @@ class ChildQuery:
 
 async def _shaped(info: HubInfo, child_id: uuid.UUID) -> ChildNode:
     principal = info.context.principal()
-    shaped = await gate.read_child(info.context.uow, principal, child_id, surface="graphql")
+    shaped = await gate.read_child(info.context.unit, principal, child_id, surface="graphql")
     return ChildNode.from_shaped(shaped)
 
 
@@ -366,7 +365,7 @@ class ChildMutation:
     async def create_child(self, info: HubInfo, input: ChildCreateInput) -> ChildNode:
         principal = info.context.principal("passports:write")
         data = parse(ChildCreate, present(input, drop_null=True))
-        return await _shaped(info, await service.create_child(info.context.uow, principal, data))
+        return await _shaped(info, await service.create_child(info.context.writer, principal, data))
 
     @strawberry.mutation(description="Change identity or status fields you may write")
     async def update_child(
@@ -374,7 +373,7 @@ class ChildMutation:
     ) -> ChildNode:
         principal = info.context.principal("passports:write")
         data = parse(ChildUpdate, present(input))
-        await service.update_child(info.context.uow, principal, id, data, if_match)
+        await service.update_child(info.context.writer, principal, id, data, if_match)
         return await _shaped(info, id)
 
     @strawberry.mutation(
@@ -394,7 +393,7 @@ class ChildMutation:
         passports.known_section(section)
         content = parse_changes(section, changes)
         await passports.update_section(
-            info.context.uow, principal, child_id, section, content, if_match
+            info.context.writer, principal, child_id, section, content, if_match
         )
         return await _shaped(info, child_id)
 
@@ -404,7 +403,7 @@ class ChildMutation:
     ) -> InvolvementNode:
         principal = info.context.principal("passports:write")
         data = parse(InvolvementCreate, present(input, drop_null=True))
-        row = await involvements.record_involvement(info.context.uow, principal, child_id, data)
+        row = await involvements.record_involvement(info.context.writer, principal, child_id, data)
         return InvolvementNode.from_view(row)
 
     @strawberry.mutation(description="End an involvement (default: now)")
@@ -417,7 +416,7 @@ class ChildMutation:
     ) -> InvolvementNode:
         principal = info.context.principal("passports:write")
         row = await involvements.end_involvement(
-            info.context.uow, principal, child_id, involvement_id, end_date
+            info.context.writer, principal, child_id, involvement_id, end_date
         )
         return InvolvementNode.from_view(row)
 
@@ -427,7 +426,7 @@ class ChildMutation:
     ) -> ConsentNode:
         principal = info.context.principal("passports:write")
         data = parse(ConsentCreate, present(input, drop_null=True))
-        row = await consents.record_consent(info.context.uow, principal, child_id, data)
+        row = await consents.record_consent(info.context.writer, principal, child_id, data)
         return ConsentNode.from_view(row)
 
     @strawberry.mutation(description="Record that a consent was withdrawn (default: today)")
@@ -440,6 +439,6 @@ class ChildMutation:
     ) -> ConsentNode:
         principal = info.context.principal("passports:write")
         row = await consents.withdraw_consent(
-            info.context.uow, principal, child_id, consent_id, withdrawn_on
+            info.context.writer, principal, child_id, consent_id, withdrawn_on
         )
         return ConsentNode.from_view(row)

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Date, and_, cast, func, or_, select
 
 from aphub.auth.principal import Principal
 from aphub.children.schemas import InvolvementCreate
-from aphub.db import WriteUnit
+from aphub.db import ReadUnit, WriteUnit
 from aphub.errors import Conflict, Forbidden, Invalid, NotFound
 from aphub.events.log import Actor, record
 from aphub.models import Involvement, Organisation
@@ -223,7 +223,7 @@ async def end_involvement(
 
 
 async def _rows(
-    uow: WriteUnit, where: list[ColumnElement[bool]], limit: int | None = None
+    uow: ReadUnit, where: list[ColumnElement[bool]], limit: int | None = None
 ) -> list[dict[str, Any]]:
     today = today_in_england()
     query = (
@@ -252,7 +252,7 @@ def _require_some(decision: Decision) -> frozenset[str]:
 
 
 async def list_involvements(
-    uow: WriteUnit,
+    uow: ReadUnit,
     principal: Principal,
     child_id: uuid.UUID,
     *,
@@ -274,7 +274,7 @@ async def list_involvements(
 
 
 async def involvements_of_children(
-    uow: WriteUnit, child_ids: list[uuid.UUID]
+    uow: ReadUnit, child_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, list[dict[str, Any]]]:
     """For children the sharing layer has already shown the caller (GraphQL's
     `Child.involvements`, which keeps only the kinds the caller may read): one statement

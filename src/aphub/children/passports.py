@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from aphub.auth.principal import Principal
 from aphub.children.passport_schemas import Content
-from aphub.db import WriteUnit
+from aphub.db import ReadUnit, WriteUnit
 from aphub.errors import Invalid, NotFound, PreconditionFailed
 from aphub.events.log import Actor, record
 from aphub.models import Child, Organisation, PassportSection, PassportSectionVersion
@@ -138,7 +138,7 @@ def _version_view(
 
 
 async def section_history(
-    uow: WriteUnit,
+    uow: ReadUnit,
     principal: Principal,
     child_id: uuid.UUID,
     section: str,

@@ -22,6 +22,7 @@ from aphub.demo.attendance import load_attendance
 from aphub.demo.children import load_children
 from aphub.demo.placements import load_placements
 from aphub.demo.providers import load_provider_directory
+from aphub.events.log import Actor
 from aphub.models import Organisation
 
 
@@ -125,7 +126,9 @@ async def load_organisations(uow: WriteUnit, area: DemoArea) -> None:
 
 async def issue_credentials(uow: WriteUnit, area: DemoArea) -> None:
     for key, organisation in area.orgs.items():
-        issued = await create_client(uow, organisation.id, f"{organisation.name} (demo)", None)
+        issued = await create_client(
+            uow, organisation.id, f"{organisation.name} (demo)", None, Actor.system("demo")
+        )
         area.credentials.append(
             {
                 "key": key,

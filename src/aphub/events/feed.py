@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import text
 
 from aphub.auth.principal import Principal
-from aphub.db import WriteUnit
+from aphub.db import ReadUnit
 from aphub.sharing import events as event_sharing
 from aphub.sharing.policy import active_policy
 
@@ -40,7 +40,7 @@ def cloud_event(row: Any, data: dict[str, Any] | None, *, metadata_only: bool) -
 
 
 async def read_feed(
-    uow: WriteUnit, principal: Principal, after: int, limit: int
+    uow: ReadUnit, principal: Principal, after: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
     """Events after sequence `after`; returns them and the sequence to resume after."""
     sql, window = event_sharing.feed_sql(principal)

@@ -1,4 +1,4 @@
-"""GraphQL errors with the same meaning as REST problems, and one transaction per request."""
+"""GraphQL errors with the same meaning as REST problems."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ _CODES = {
     412: "PRECONDITION_FAILED",
     422: "BAD_USER_INPUT",
     429: "RATE_LIMITED",
+    503: "SERVICE_UNAVAILABLE",
 }
 
 
@@ -56,9 +57,8 @@ def _coded(error: GraphQLError) -> GraphQLError:
 
 
 class ProblemErrors(SchemaExtension):
-    """Turns Problems raised in resolvers into coded errors, masks anything unexpected, and
-    rolls the request's transaction back when any error occurred: a GraphQL request is one
-    unit of work, so a failed mutation leaves nothing behind."""
+    """Turns Problems raised in resolvers into coded errors and masks anything unexpected
+    (a failed mutation's unit rolls back: `aphub.graphql.context.UnitPerOperation`)."""
 
     def on_operation(self) -> Iterator[None]:
         yield
@@ -66,7 +66,3 @@ class ProblemErrors(SchemaExtension):
         if not isinstance(result, GraphQLExecutionResult | ExecutionResult) or not result.errors:
             return
         result.errors = [_coded(e) for e in result.errors]
-        context = self.execution_context.context
-        uow = getattr(context, "uow", None)
-        if uow is not None:
-            uow.fail()

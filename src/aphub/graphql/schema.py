@@ -27,11 +27,11 @@ from aphub.children.graphql import ChildMutation, ChildQuery
 from aphub.config import Settings
 from aphub.docs import graphiql_html
 from aphub.errors import Problem
-from aphub.graphql.context import get_context
+from aphub.graphql.context import UnitPerOperation, get_context
 from aphub.graphql.errors import ProblemErrors
 from aphub.organisations.graphql import OrganisationQuery
 from aphub.outcomes.graphql import OutcomesMutation, OutcomesQuery
-from aphub.placements.graphql import PlacementMutation, PlacementQuery
+from aphub.placements.graphql import PlacementActionMutation, PlacementMutation, PlacementQuery
 from aphub.providers.graphql import ProviderMutation, ProviderQuery
 
 QUERY_TYPES: tuple[type, ...] = (
@@ -45,6 +45,7 @@ QUERY_TYPES: tuple[type, ...] = (
 MUTATION_TYPES: tuple[type, ...] = (
     ChildMutation,
     PlacementMutation,
+    PlacementActionMutation,
     ProviderMutation,
     AttendanceMutation,
     OutcomesMutation,
@@ -57,6 +58,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
         lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
         ProblemErrors,
+        UnitPerOperation,
     ]
     if not settings.graphql_introspection:
         from graphql.validation import NoSchemaIntrospectionCustomRule

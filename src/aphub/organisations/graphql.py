@@ -72,7 +72,7 @@ class OrganisationQuery:
         info.context.principal()
         limit = checked_page_size(first)
         f = service.OrganisationFilter(type=type, la_code=la_code, name=name)
-        rows, next_cursor = await service.search(info.context.uow, f, limit, after)
+        rows, next_cursor = await service.search(info.context.unit, f, limit, after)
         return OrganisationPage(
             items=[OrganisationNode.from_row(r) for r in rows], next_cursor=next_cursor
         )
@@ -80,4 +80,4 @@ class OrganisationQuery:
     @strawberry.field(description="One organisation by id")
     async def organisation(self, info: HubInfo, id: uuid.UUID) -> OrganisationNode:
         info.context.principal()
-        return OrganisationNode.from_row(await service.get(info.context.uow, id))
+        return OrganisationNode.from_row(await service.get(info.context.unit, id))

@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
-from aphub.db import WriteUnit
+from aphub.db import ReadUnit, WriteUnit
 from aphub.errors import Conflict, Invalid, NotFound, PreconditionFailed
+from aphub.events.log import Actor, record
 from aphub.models import Organisation
 from aphub.models.organisations import OrganisationType
 from aphub.organisations.schemas import OrganisationCreate, OrganisationUpdate
@@ -60,7 +61,7 @@ async def _check_unique(
             )
 
 
-async def create(uow: WriteUnit, data: OrganisationCreate) -> Organisation:
+async def create(uow: WriteUnit, data: OrganisationCreate, actor: Actor) -> Organisation:
     await _require_type(
         uow, data.local_authority_id, OrganisationType.local_authority, "local_authority_id"
     )
@@ -75,10 +76,23 @@ async def create(uow: WriteUnit, data: OrganisationCreate) -> Organisation:
         # a concurrent creation won the race for the same identifier
         raise Conflict("An organisation with one of these identifiers already exists") from None
     await uow.session.refresh(organisation)
+    record(
+        uow,
+        type="organisation.created",
+        subject_type="organisation",
+        subject_id=organisation.id,
+        subject_version=organisation.version,
+        actor=actor,
+        data={
+            "organisation_id": str(organisation.id),
+            "type": organisation.type,
+            "name": organisation.name,
+        },
+    )
     return organisation
 
 
-async def get(uow: WriteUnit, organisation_id: uuid.UUID) -> Organisation:
+async def get(uow: ReadUnit, organisation_id: uuid.UUID) -> Organisation:
     organisation = await uow.session.get(Organisation, organisation_id)
     if organisation is None:
         raise NotFound("No such organisation")
@@ -90,6 +104,7 @@ async def update(
     organisation_id: uuid.UUID,
     data: OrganisationUpdate,
     if_match: int | None,
+    actor: Actor,
 ) -> Organisation:
     organisation = await uow.session.get(Organisation, organisation_id, with_for_update=True)
     if organisation is None:
@@ -116,6 +131,15 @@ async def update(
     organisation.version += 1
     await uow.session.flush()
     await uow.session.refresh(organisation)
+    record(
+        uow,
+        type="organisation.updated",
+        subject_type="organisation",
+        subject_id=organisation.id,
+        subject_version=organisation.version,
+        actor=actor,
+        data={"organisation_id": str(organisation.id), "fields": sorted(changes)},
+    )
     return organisation
 
 
@@ -143,7 +167,7 @@ def _filtered(query: Select[Any], f: OrganisationFilter) -> Select[Any]:
 
 
 async def search(
-    uow: WriteUnit, f: OrganisationFilter, limit: int, cursor: str | None
+    uow: ReadUnit, f: OrganisationFilter, limit: int, cursor: str | None
 ) -> tuple[list[Organisation], str | None]:
     query = _filtered(select(Organisation), f)
     if f.updated_since is not None:

@@ -232,7 +232,8 @@ class FollowUpInput:
 
 
 async def _view(info: HubInfo, principal: Principal, placement_id: uuid.UUID) -> OutcomesNode:
-    return OutcomesNode.from_json(await service.outcomes(info.context.uow, principal, placement_id))
+    view = await service.outcomes(info.context.unit, principal, placement_id)
+    return OutcomesNode.from_json(view)
 
 
 @strawberry.type
@@ -252,7 +253,7 @@ class OutcomesQuery:
         if not 0 <= within_days <= 366:
             raise Invalid.field("withinDays", "withinDays must be between 0 and 366")
         page = await service.due_follow_ups(
-            info.context.uow,
+            info.context.unit,
             principal,
             within_days=within_days,
             cursor=after,
@@ -289,7 +290,7 @@ class OutcomesMutation:
         principal = info.context.principal("outcomes:write")
         data = parse(ProgressIn, present(input, drop_null=True))
         await service.record_progress(
-            info.context.uow, principal, placement_id, outcome_id, data, if_match
+            info.context.writer, principal, placement_id, outcome_id, data, if_match
         )
         return await _view(info, principal, placement_id)
 
@@ -304,7 +305,7 @@ class OutcomesMutation:
         principal = info.context.principal("outcomes:write")
         data = parse(AccreditationIn, present(input, drop_null=True))
         await service.record_accreditation(
-            info.context.uow, principal, placement_id, data, if_match
+            info.context.writer, principal, placement_id, data, if_match
         )
         return await _view(info, principal, placement_id)
 
@@ -320,5 +321,5 @@ class OutcomesMutation:
     ) -> OutcomesNode:
         principal = info.context.principal("outcomes:write")
         data = parse(FollowUpIn, present(input, drop_null=True))
-        await service.record_follow_up(info.context.uow, principal, placement_id, data, if_match)
+        await service.record_follow_up(info.context.writer, principal, placement_id, data, if_match)
         return await _view(info, principal, placement_id)

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from aphub.attendance import repository as attendance
 from aphub.auth.principal import Principal
-from aphub.db import WriteUnit
+from aphub.db import ReadUnit, WriteUnit
 from aphub.errors import Conflict, Forbidden, Invalid, NotFound
 from aphub.models import Accreditation, FollowUp, IntendedOutcome, OutcomeProgress, Placement
 from aphub.outcomes.schemas import AccreditationIn, FollowUpIn, ProgressIn
@@ -251,7 +251,7 @@ def follow_up_json(f: FollowUp) -> dict[str, Any]:
     }
 
 
-async def outcomes(uow: WriteUnit, principal: Principal, placement_id: uuid.UUID) -> dict[str, Any]:
+async def outcomes(uow: ReadUnit, principal: Principal, placement_id: uuid.UUID) -> dict[str, Any]:
     """Progress per outcome, accreditations, attendance at entry and exit, destination
     and follow-ups of a placement the caller may see."""
     if not await placements.is_visible(uow, principal, placement_id):
@@ -283,7 +283,7 @@ async def outcomes(uow: WriteUnit, principal: Principal, placement_id: uuid.UUID
             select(FollowUp).where(FollowUp.placement_id == placement_id)
         )
     }
-    span = await attendance.entry_exit(uow, placement_id)
+    span = await attendance.entry_exit(uow, principal, placement_id)
     by_outcome: dict[uuid.UUID | None, list[dict[str, Any]]] = {}
     for r in progress:
         by_outcome.setdefault(r.outcome_id, []).append(progress_json(r))
@@ -358,7 +358,7 @@ def _due_sql(organisation_type: str, policy: Policy) -> str:
 
 
 async def due_follow_ups(
-    uow: WriteUnit, principal: Principal, *, within_days: int, cursor: str | None, limit: int
+    uow: ReadUnit, principal: Principal, *, within_days: int, cursor: str | None, limit: int
 ) -> dict[str, Any]:
     """Follow-ups the caller (commissioner or home LA) has still to record: overdue, or
     due within `within_days`, soonest first."""

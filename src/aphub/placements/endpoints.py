@@ -13,10 +13,9 @@ from starlette.responses import Response
 from aphub.api.endpoint import Endpoint, Handler
 from aphub.api.requests import PageParams
 from aphub.auth.principal import Principal
-from aphub.children.routes import cursor_id
 from aphub.db import ReadUnit, WriteUnit
 from aphub.errors import NotFound
-from aphub.pagination import encode_cursor
+from aphub.pagination import cursor_id, encode_cursor
 from aphub.placements import history as history_service
 from aphub.placements import repository, reviews, service
 from aphub.placements.actions import ACTIONS, PlacementAction
@@ -67,7 +66,9 @@ async def list_placements(unit: ReadUnit, principal: Principal, query: Placement
     return Response(payload, media_type="application/json")
 
 
-async def request_placement(unit: WriteUnit, principal: Principal, body: PlacementCreate) -> Response:
+async def request_placement(
+    unit: WriteUnit, principal: Principal, body: PlacementCreate
+) -> Response:
     placement_id = await service.request(unit, principal, body)
     created = await repository.read_json_after_change(unit, placement_id)
     return placement_json_response(created, placement_id, 201)

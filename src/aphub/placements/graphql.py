@@ -19,15 +19,15 @@ from strawberry.dataloader import DataLoader
 
 from aphub.auth.principal import Principal
 from aphub.children.graphql import ChildNode
-from aphub.children.routes import cursor_id
-from aphub.db import WriteUnit
+from aphub.db import ReadUnit
 from aphub.errors import NotFound
 from aphub.graphql.context import HubInfo
 from aphub.graphql.inputs import parse, present
 from aphub.graphql.pages import checked_page_size
 from aphub.organisations.graphql import OrganisationNode
-from aphub.pagination import encode_cursor
-from aphub.placements import lifecycle, repository, reviews, service
+from aphub.pagination import cursor_id, encode_cursor
+from aphub.placements import repository, reviews, service
+from aphub.placements.actions import ACTIONS, PlacementAction
 from aphub.placements.graphql_inputs import (
     EndPlacementInput,
     ExtendPlacementInput,
@@ -51,27 +51,21 @@ from aphub.placements.graphql_types import (
 from aphub.placements.repository import LockedPlacement
 from aphub.placements.schemas import (
     Destination,
-    EndAction,
     EndReason,
-    ExtendAction,
     LegalBasis,
-    OfferAction,
     PlacementCreate,
     PlacementStatus,
     PlacementVary,
     PrimaryReason,
-    ProposeEndAction,
-    ReasonAction,
     ReviewCreate,
     Session,
-    StartAction,
     Weekday,
 )
 from aphub.placements.views import PlacementView
 from aphub.sharing import gate
 
 V = TypeVar("V")
-Batch = Callable[[WriteUnit, Principal, list[uuid.UUID]], Awaitable[Mapping[uuid.UUID, V]]]
+Batch = Callable[[ReadUnit, Principal, list[uuid.UUID]], Awaitable[Mapping[uuid.UUID, V]]]
 
 
 def _loader(
@@ -80,7 +74,7 @@ def _loader(
     """The request's DataLoader `name`: every key asked for in one tick, one batch call."""
     loader = info.context.loaders.get(name)
     if loader is None:
-        uow = info.context.uow
+        uow = info.context.unit
 
         async def load(keys: list[uuid.UUID]) -> list[V | None]:
             found = await batch(uow, principal, keys)
@@ -91,13 +85,13 @@ def _loader(
 
 
 async def _children(
-    uow: WriteUnit, principal: Principal, ids: list[uuid.UUID]
+    uow: ReadUnit, principal: Principal, ids: list[uuid.UUID]
 ) -> Mapping[uuid.UUID, dict[str, Any]]:
     return await gate.read_children_by_ids(uow, principal, ids, surface="graphql")
 
 
 async def _organisations(
-    uow: WriteUnit, _principal: Principal, ids: list[uuid.UUID]
+    uow: ReadUnit, _principal: Principal, ids: list[uuid.UUID]
 ) -> Mapping[uuid.UUID, Any]:
     return await repository.organisations_by_id(uow, ids)
 
@@ -231,7 +225,7 @@ class PlacementQuery:
         principal = info.context.principal("placements:read")
         limit = checked_page_size(first)
         bodies, last = await repository.read_page_json(
-            info.context.uow,
+            info.context.unit,
             principal,
             after=cursor_id(after),
             limit=limit,
@@ -251,7 +245,7 @@ class PlacementQuery:
     @strawberry.field(description="One placement (NOT_FOUND when hidden)")
     async def placement(self, info: HubInfo, id: uuid.UUID) -> PlacementNode:
         principal = info.context.principal("placements:read")
-        body = await repository.read_json(info.context.uow, principal, id)
+        body = await repository.read_json(info.context.unit, principal, id)
         if body is None:
             raise NotFound("No such placement, or not visible to you")
         return PlacementNode.from_json(body)
@@ -260,7 +254,7 @@ class PlacementQuery:
 async def _changed(info: HubInfo, placement_id: uuid.UUID) -> PlacementNode:
     """The placement as the change left it (as REST answers an action)."""
     return PlacementNode.from_json(
-        await repository.read_json_after_change(info.context.uow, placement_id)
+        await repository.read_json_after_change(info.context.writer, placement_id)
     )
 
 
@@ -288,7 +282,7 @@ class PlacementMutation:
     async def request_placement(self, info: HubInfo, input: PlacementRequestInput) -> PlacementNode:
         principal = info.context.principal("placements:write")
         data = parse(PlacementCreate, present(input, drop_null=True))
-        return await _changed(info, await service.request(info.context.uow, principal, data))
+        return await _changed(info, await service.request(info.context.writer, principal, data))
 
     @strawberry.mutation(description="Vary the plan: only the fields sent change")
     async def vary_placement(
@@ -300,94 +294,8 @@ class PlacementMutation:
     ) -> PlacementNode:
         principal = info.context.principal("placements:write")
         data = parse(PlacementVary, present(input))
-        p = await service.vary(info.context.uow, principal, id, data, if_match)
+        p = await service.vary(info.context.writer, principal, id, data, if_match)
         return _as_changed(p)
-
-    @strawberry.mutation(description="Provider offers a place (requested → offered)")
-    async def offer_placement(
-        self,
-        info: HubInfo,
-        id: uuid.UUID,
-        input: OfferPlacementInput | None = None,
-        if_match: IfMatch = None,
-    ) -> PlacementNode:
-        principal = info.context.principal("placements:write")
-        data = parse(OfferAction, present(input) if input else {})
-        return await _act(info, principal, lifecycle.offer, id, data, if_match)
-
-    @strawberry.mutation(description="Provider declines (requested → declined)")
-    async def decline_placement(
-        self,
-        info: HubInfo,
-        id: uuid.UUID,
-        input: ReasonInput,
-        if_match: IfMatch = None,
-    ) -> PlacementNode:
-        principal = info.context.principal("placements:write")
-        data = parse(ReasonAction, present(input))
-        return await _act(info, principal, lifecycle.decline, id, data, if_match)
-
-    @strawberry.mutation(
-        description="Provider starts it (offered → active) once every guard is met"
-    )
-    async def start_placement(
-        self,
-        info: HubInfo,
-        id: uuid.UUID,
-        input: StartPlacementInput | None = None,
-        if_match: IfMatch = None,
-    ) -> PlacementNode:
-        principal = info.context.principal("placements:write")
-        data = parse(StartAction, present(input) if input else {})
-        return await _act(info, principal, lifecycle.start, id, data, if_match)
-
-    @strawberry.mutation(description="Commissioner extends, as a review decided")
-    async def extend_placement(
-        self,
-        info: HubInfo,
-        id: uuid.UUID,
-        input: ExtendPlacementInput,
-        if_match: IfMatch = None,
-    ) -> PlacementNode:
-        principal = info.context.principal("placements:write")
-        data = parse(ExtendAction, present(input))
-        return await _act(info, principal, lifecycle.extend, id, data, if_match)
-
-    @strawberry.mutation(description="Commissioner ends it with reason and destination")
-    async def end_placement(
-        self,
-        info: HubInfo,
-        id: uuid.UUID,
-        input: EndPlacementInput,
-        if_match: IfMatch = None,
-    ) -> PlacementNode:
-        principal = info.context.principal("placements:write")
-        data = parse(EndAction, present(input))
-        return await _act(info, principal, lifecycle.end, id, data, if_match)
-
-    @strawberry.mutation(description="Commissioner cancels (requested or offered → cancelled)")
-    async def cancel_placement(
-        self,
-        info: HubInfo,
-        id: uuid.UUID,
-        input: ReasonInput,
-        if_match: IfMatch = None,
-    ) -> PlacementNode:
-        principal = info.context.principal("placements:write")
-        data = parse(ReasonAction, present(input))
-        return await _act(info, principal, lifecycle.cancel, id, data, if_match)
-
-    @strawberry.mutation(description="Provider proposes an end to the commissioner")
-    async def propose_placement_end(
-        self,
-        info: HubInfo,
-        id: uuid.UUID,
-        input: ProposePlacementEndInput,
-        if_match: IfMatch = None,
-    ) -> PlacementNode:
-        principal = info.context.principal("placements:write")
-        data = parse(ProposeEndAction, present(input))
-        return await _act(info, principal, lifecycle.propose_end, id, data, if_match)
 
     @strawberry.mutation(description="Record a review: progress, views, decision, next review")
     async def record_placement_review(
@@ -399,21 +307,48 @@ class PlacementMutation:
     ) -> RecordedReview:
         principal = info.context.principal("placements:write")
         data = parse(ReviewCreate, present(input))
-        recorded = await reviews.record_review(info.context.uow, principal, id, data, if_match)
+        recorded = await reviews.record_review(info.context.writer, principal, id, data, if_match)
         return RecordedReview(
             review=ReviewNode.from_json(recorded.review), placement=await _changed(info, id)
         )
 
 
-Act = Callable[[WriteUnit, Principal, uuid.UUID, Any, int | None], Awaitable[LockedPlacement]]
+# Each action's mutation, built from the action table REST builds its endpoints from; its
+# input type is the GraphQL form of the action's body model.
+ACTION_INPUTS: dict[str, type] = {
+    "offer": OfferPlacementInput,
+    "decline": ReasonInput,
+    "start": StartPlacementInput,
+    "extend": ExtendPlacementInput,
+    "end": EndPlacementInput,
+    "cancel": ReasonInput,
+    "propose-end": ProposePlacementEndInput,
+}
 
 
-async def _act(
-    info: HubInfo,
-    principal: Principal,
-    act: Act,
-    placement_id: uuid.UUID,
-    data: Any,
-    if_match: int | None,
-) -> PlacementNode:
-    return _as_changed(await act(info.context.uow, principal, placement_id, data, if_match))
+def _action_mutation(action: PlacementAction) -> Any:
+    async def resolve(
+        info: HubInfo, id: uuid.UUID, input: Any = None, if_match: IfMatch = None
+    ) -> PlacementNode:
+        principal = info.context.principal("placements:write")
+        data = parse(action.body, present(input) if input is not None else {})
+        p = await action.act(info.context.writer, principal, id, data, if_match)
+        return _as_changed(p)
+
+    input_type = ACTION_INPUTS[action.name]
+    if action.body_optional:
+        resolve.__annotations__["input"] = input_type | None
+    else:
+        resolve.__annotations__["input"] = input_type
+        resolve.__defaults__ = (None,)  # `if_match` alone keeps a default
+    return strawberry.mutation(resolver=resolve, name=action.mutation, description=action.summary)
+
+
+assert set(ACTION_INPUTS) == {a.name for a in ACTIONS}, "every action needs its GraphQL input"
+PlacementActionMutation = strawberry.type(
+    type(
+        "PlacementActionMutation",
+        (),
+        {a.operation_id: _action_mutation(a) for a in ACTIONS},
+    )
+)

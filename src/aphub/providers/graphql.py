@@ -15,7 +15,7 @@ from typing import Annotated, Any, TypeVar, cast
 import strawberry
 from strawberry.dataloader import DataLoader
 
-from aphub.db import WriteUnit
+from aphub.db import ReadUnit
 from aphub.graphql.context import HubInfo
 from aphub.graphql.inputs import parse, present
 from aphub.graphql.pages import checked_page_size
@@ -64,14 +64,14 @@ from aphub.providers.views import ProviderEntry
 
 READ, WRITE = "providers:read", "providers:write"
 V = TypeVar("V")
-Batch = Callable[[WriteUnit, Sequence[uuid.UUID]], Awaitable[dict[uuid.UUID, list[V]]]]
+Batch = Callable[[ReadUnit, Sequence[uuid.UUID]], Awaitable[dict[uuid.UUID, list[V]]]]
 
 
 def _loader(info: HubInfo, name: str, batch: Batch[V]) -> DataLoader[uuid.UUID, list[V]]:
     """The request's loader `name`: every provider id asked for in one tick, one batch."""
     loader = info.context.loaders.get(name)
     if loader is None:
-        uow = info.context.uow
+        uow = info.context.unit
 
         async def load(ids: list[uuid.UUID]) -> list[list[V]]:
             found = await batch(uow, ids)
@@ -163,7 +163,7 @@ class ProviderNode:
     async def concerns(self, info: HubInfo) -> list[ConcernNode]:
         principal = info.context.principal(READ)
 
-        async def visible(uow: WriteUnit, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
+        async def visible(uow: ReadUnit, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
             return await quality.concerns_of(uow, principal, ids)
 
         found = await _loader(info, "provider_concerns", visible).load(self.id)
@@ -225,7 +225,7 @@ class ProviderQuery:
         }
         criteria = parse(ProviderSearch, {k: v for k, v in arguments.items() if v is not None})
         entries, next_cursor = await service.search(
-            info.context.uow, criteria.to_filter(), limit, after
+            info.context.unit, criteria.to_filter(), limit, after
         )
         return ProviderPageNode(
             items=[ProviderNode.from_entry(e) for e in entries], next_cursor=next_cursor
@@ -234,7 +234,7 @@ class ProviderQuery:
     @strawberry.field(description="One provider's directory entry")
     async def provider(self, info: HubInfo, id: uuid.UUID) -> ProviderNode:
         info.context.principal(READ)
-        return ProviderNode.from_entry(await service.get(info.context.uow, id))
+        return ProviderNode.from_entry(await service.get(info.context.unit, id))
 
 
 IfMatch = Annotated[
@@ -250,7 +250,7 @@ class ProviderMutation:
     ) -> ProviderNode:
         principal = info.context.principal(WRITE)
         changes = parse(ProviderEntryInput, present(input)).model_dump(exclude_unset=True)
-        entry = await directory.update_entry(info.context.uow, principal, id, changes, if_match)
+        entry = await directory.update_entry(info.context.writer, principal, id, changes, if_match)
         return ProviderNode.from_entry(entry)
 
     @strawberry.mutation(description="Add an offer to your own directory entry")
@@ -259,7 +259,7 @@ class ProviderMutation:
     ) -> OfferNode:
         principal = info.context.principal(WRITE)
         data = parse(ProviderOfferInput, present(input, drop_null=True))
-        offer = await directory.create_offer(info.context.uow, principal, provider_id, data)
+        offer = await directory.create_offer(info.context.writer, principal, provider_id, data)
         return OfferNode.from_view(offer)
 
     @strawberry.mutation(description="Change one of your offers (fields sent only)")
@@ -274,7 +274,7 @@ class ProviderMutation:
         principal = info.context.principal(WRITE)
         changes = parse(ProviderOfferPatch, present(input)).model_dump(exclude_unset=True)
         offer = await directory.update_offer(
-            info.context.uow, principal, provider_id, offer_id, changes, if_match
+            info.context.writer, principal, provider_id, offer_id, changes, if_match
         )
         return OfferNode.from_view(offer)
 
@@ -287,7 +287,8 @@ class ProviderMutation:
         if_match: IfMatch = None,
     ) -> uuid.UUID:
         principal = info.context.principal(WRITE)
-        await directory.delete_offer(info.context.uow, principal, provider_id, offer_id, if_match)
+        unit = info.context.writer
+        await directory.delete_offer(unit, principal, provider_id, offer_id, if_match)
         return offer_id
 
     @strawberry.mutation(description="Add a delivery location to your own directory entry")
@@ -296,7 +297,7 @@ class ProviderMutation:
     ) -> LocationNode:
         principal = info.context.principal(WRITE)
         data = parse(ProviderLocationInput, present(input, drop_null=True))
-        created = await directory.create_location(info.context.uow, principal, provider_id, data)
+        created = await directory.create_location(info.context.writer, principal, provider_id, data)
         return LocationNode.from_view(created)
 
     @strawberry.mutation(description="Change one of your delivery locations (fields sent only)")
@@ -311,7 +312,7 @@ class ProviderMutation:
         principal = info.context.principal(WRITE)
         changes = parse(ProviderLocationPatch, present(input)).model_dump(exclude_unset=True)
         updated = await directory.update_location(
-            info.context.uow, principal, provider_id, location_id, changes, if_match
+            info.context.writer, principal, provider_id, location_id, changes, if_match
         )
         return LocationNode.from_view(updated)
 
@@ -325,7 +326,7 @@ class ProviderMutation:
     ) -> uuid.UUID:
         principal = info.context.principal(WRITE)
         await directory.delete_location(
-            info.context.uow, principal, provider_id, location_id, if_match
+            info.context.writer, principal, provider_id, location_id, if_match
         )
         return location_id
 
@@ -338,7 +339,7 @@ class ProviderMutation:
         principal = info.context.principal(WRITE)
         data = parse(ProviderQARecordInput, present(input, drop_null=True))
         created = await quality.record_quality_assurance(
-            info.context.uow, principal, provider_id, data
+            info.context.writer, principal, provider_id, data
         )
         return QARecordNode.from_view(created)
 
@@ -356,7 +357,7 @@ class ProviderMutation:
         principal = info.context.principal(WRITE)
         data = parse(ProviderQAStatusInput, present(input, drop_null=True))
         entry = await quality.set_qa_status(
-            info.context.uow, principal, provider_id, data, if_match
+            info.context.writer, principal, provider_id, data, if_match
         )
         return ProviderNode.from_entry(entry)
 
@@ -368,5 +369,5 @@ class ProviderMutation:
     ) -> ConcernNode:
         principal = info.context.principal(WRITE)
         data = parse(ProviderConcernInput, present(input))
-        concern = await quality.raise_concern(info.context.uow, principal, provider_id, data)
+        concern = await quality.raise_concern(info.context.writer, principal, provider_id, data)
         return ConcernNode.from_view(concern)

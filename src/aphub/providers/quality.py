@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, CompoundSelect, Select, or_, select
 
 from aphub.auth.principal import Principal
-from aphub.db import WriteUnit
+from aphub.db import ReadUnit, WriteUnit
 from aphub.events.log import record
 from aphub.ids import uuid7
 from aphub.models import (
@@ -111,14 +111,14 @@ async def record_quality_assurance(
 
 
 async def qa_records_page(
-    uow: WriteUnit, provider_id: uuid.UUID, limit: int, cursor: str | None
+    uow: ReadUnit, provider_id: uuid.UUID, limit: int, cursor: str | None
 ) -> tuple[list[QARecordView], str | None]:
     await require_provider(uow, provider_id)
     return await repository.qa_records_page(uow, provider_id, limit, cursor)
 
 
 async def qa_records_of(
-    uow: WriteUnit, ids: Sequence[uuid.UUID]
+    uow: ReadUnit, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[QARecordView]]:
     return await repository.qa_records_by_provider(uow, ids)
 
@@ -180,14 +180,14 @@ async def set_qa_status(
 
 
 async def qa_history_page(
-    uow: WriteUnit, provider_id: uuid.UUID, limit: int, cursor: str | None
+    uow: ReadUnit, provider_id: uuid.UUID, limit: int, cursor: str | None
 ) -> tuple[list[QAStatusChangeView], str | None]:
     await require_provider(uow, provider_id)
     return await repository.qa_history_page(uow, provider_id, limit, cursor)
 
 
 async def qa_history_of(
-    uow: WriteUnit, ids: Sequence[uuid.UUID]
+    uow: ReadUnit, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[QAStatusChangeView]]:
     return await repository.qa_history_by_provider(uow, ids)
 
@@ -267,7 +267,7 @@ async def raise_concern(
 
 
 async def concerns_page(
-    uow: WriteUnit,
+    uow: ReadUnit,
     principal: Principal,
     provider_id: uuid.UUID,
     limit: int,
@@ -280,6 +280,6 @@ async def concerns_page(
 
 
 async def concerns_of(
-    uow: WriteUnit, principal: Principal, ids: Sequence[uuid.UUID]
+    uow: ReadUnit, principal: Principal, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[ConcernView]]:
     return await repository.concerns_by_provider(uow, ids, visible_concerns(principal))

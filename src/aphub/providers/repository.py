@@ -25,7 +25,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID, aggregate_order_by
 from sqlalchemy.orm import aliased
 
 from aphub import registration
-from aphub.db import WriteUnit
+from aphub.db import ReadUnit, WriteUnit
 from aphub.errors import Invalid
 from aphub.models import (
     Organisation,
@@ -158,12 +158,12 @@ def entry_from_row(row: Row[Any]) -> ProviderEntry:
     )
 
 
-async def entry(uow: WriteUnit, provider_id: uuid.UUID) -> ProviderEntry | None:
+async def entry(uow: ReadUnit, provider_id: uuid.UUID) -> ProviderEntry | None:
     row = (await uow.session.execute(entries().where(Organisation.id == provider_id))).first()
     return entry_from_row(row) if row is not None else None
 
 
-async def provider_exists(uow: WriteUnit, provider_id: uuid.UUID) -> bool:
+async def provider_exists(uow: ReadUnit, provider_id: uuid.UUID) -> bool:
     found = await uow.session.scalar(
         select(Organisation.id).where(Organisation.id == provider_id, Organisation.type == PROVIDER)
     )
@@ -216,7 +216,7 @@ def in_area_of(provider_id: Any, local_authority_id: Any) -> ColumnElement[bool]
     return or_(own_area, site_in_area)
 
 
-async def is_in_area(uow: WriteUnit, provider_id: uuid.UUID, local_authority_id: uuid.UUID) -> bool:
+async def is_in_area(uow: ReadUnit, provider_id: uuid.UUID, local_authority_id: uuid.UUID) -> bool:
     return bool(await uow.session.scalar(select(in_area_of(provider_id, local_authority_id))))
 
 
@@ -296,7 +296,7 @@ def _grouped(
 
 
 async def offers_by_provider(
-    uow: WriteUnit, ids: Sequence[uuid.UUID]
+    uow: ReadUnit, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[OfferView]]:
     query = _offers().where(_any_of(ProviderOffer.provider_id, ids))
     rows = await uow.session.execute(query.order_by(ProviderOffer.provider_id, ProviderOffer.id))
@@ -304,7 +304,7 @@ async def offers_by_provider(
 
 
 async def locations_by_provider(
-    uow: WriteUnit, ids: Sequence[uuid.UUID]
+    uow: ReadUnit, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[LocationView]]:
     t = ProviderLocation
     query = select(*t.__table__.c).where(_any_of(t.provider_id, ids))
@@ -313,7 +313,7 @@ async def locations_by_provider(
 
 
 async def qa_records_by_provider(
-    uow: WriteUnit, ids: Sequence[uuid.UUID]
+    uow: ReadUnit, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[QARecordView]]:
     t = ProviderQARecord
     query = select(*t.__table__.c).where(_any_of(t.provider_id, ids))
@@ -322,7 +322,7 @@ async def qa_records_by_provider(
 
 
 async def qa_history_by_provider(
-    uow: WriteUnit, ids: Sequence[uuid.UUID]
+    uow: ReadUnit, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[QAStatusChangeView]]:
     t = ProviderQAStatusChange
     query = select(*t.__table__.c).where(_any_of(t.provider_id, ids))
@@ -331,7 +331,7 @@ async def qa_history_by_provider(
 
 
 async def concerns_by_provider(
-    uow: WriteUnit, ids: Sequence[uuid.UUID], visible: ColumnElement[bool]
+    uow: ReadUnit, ids: Sequence[uuid.UUID], visible: ColumnElement[bool]
 ) -> dict[uuid.UUID, list[ConcernView]]:
     t = ProviderConcern
     query = select(*t.__table__.c).where(_any_of(t.provider_id, ids), visible)
@@ -343,7 +343,7 @@ async def concerns_by_provider(
 
 
 async def _page(
-    uow: WriteUnit,
+    uow: ReadUnit,
     query: AnySelect,
     id_column: Any,
     make: Callable[[Row[Any]], V],
@@ -357,14 +357,14 @@ async def _page(
 
 
 async def offers_page(
-    uow: WriteUnit, provider_id: uuid.UUID, limit: int, cursor: str | None
+    uow: ReadUnit, provider_id: uuid.UUID, limit: int, cursor: str | None
 ) -> tuple[list[OfferView], str | None]:
     query = _offers().where(ProviderOffer.provider_id == provider_id)
     return await _page(uow, query, ProviderOffer.id, _offer, limit, cursor)
 
 
 async def locations_page(
-    uow: WriteUnit, provider_id: uuid.UUID, limit: int, cursor: str | None
+    uow: ReadUnit, provider_id: uuid.UUID, limit: int, cursor: str | None
 ) -> tuple[list[LocationView], str | None]:
     t = ProviderLocation
     query = select(*t.__table__.c).where(t.provider_id == provider_id)
@@ -372,7 +372,7 @@ async def locations_page(
 
 
 async def qa_records_page(
-    uow: WriteUnit, provider_id: uuid.UUID, limit: int, cursor: str | None
+    uow: ReadUnit, provider_id: uuid.UUID, limit: int, cursor: str | None
 ) -> tuple[list[QARecordView], str | None]:
     t = ProviderQARecord
     query = select(*t.__table__.c).where(t.provider_id == provider_id)
@@ -380,7 +380,7 @@ async def qa_records_page(
 
 
 async def qa_history_page(
-    uow: WriteUnit, provider_id: uuid.UUID, limit: int, cursor: str | None
+    uow: ReadUnit, provider_id: uuid.UUID, limit: int, cursor: str | None
 ) -> tuple[list[QAStatusChangeView], str | None]:
     t = ProviderQAStatusChange
     query = select(*t.__table__.c).where(t.provider_id == provider_id)
@@ -388,7 +388,7 @@ async def qa_history_page(
 
 
 async def concerns_page(
-    uow: WriteUnit,
+    uow: ReadUnit,
     provider_id: uuid.UUID,
     visible: ColumnElement[bool],
     limit: int,
@@ -399,14 +399,14 @@ async def concerns_page(
     return await _page(uow, query, t.id, _concern, limit, cursor)
 
 
-async def offer(uow: WriteUnit, provider_id: uuid.UUID, offer_id: uuid.UUID) -> OfferView | None:
+async def offer(uow: ReadUnit, provider_id: uuid.UUID, offer_id: uuid.UUID) -> OfferView | None:
     query = _offers().where(ProviderOffer.id == offer_id, ProviderOffer.provider_id == provider_id)
     row = (await uow.session.execute(query)).first()
     return _offer(row) if row is not None else None
 
 
 async def location(
-    uow: WriteUnit, provider_id: uuid.UUID, location_id: uuid.UUID
+    uow: ReadUnit, provider_id: uuid.UUID, location_id: uuid.UUID
 ) -> LocationView | None:
     t = ProviderLocation
     query = select(*t.__table__.c).where(t.id == location_id, t.provider_id == provider_id)
@@ -414,22 +414,22 @@ async def location(
     return _location(row) if row is not None else None
 
 
-async def single(uow: WriteUnit, query: AnySelect, make: Callable[[Row[Any]], V]) -> V:
+async def single(uow: ReadUnit, query: AnySelect, make: Callable[[Row[Any]], V]) -> V:
     row = (await uow.session.execute(query)).one()
     return make(row)
 
 
-async def qa_record(uow: WriteUnit, record_id: uuid.UUID) -> QARecordView:
+async def qa_record(uow: ReadUnit, record_id: uuid.UUID) -> QARecordView:
     t = ProviderQARecord
     return await single(uow, select(*t.__table__.c).where(t.id == record_id), _qa_record)
 
 
-async def concern(uow: WriteUnit, concern_id: uuid.UUID) -> ConcernView:
+async def concern(uow: ReadUnit, concern_id: uuid.UUID) -> ConcernView:
     t = ProviderConcern
     return await single(uow, select(*t.__table__.c).where(t.id == concern_id), _concern)
 
 
-async def latest_qa_date(uow: WriteUnit, provider_id: uuid.UUID) -> date | None:
+async def latest_qa_date(uow: ReadUnit, provider_id: uuid.UUID) -> date | None:
     return await uow.session.scalar(
         select(func.max(ProviderQARecord.conducted_on)).where(
             ProviderQARecord.provider_id == provider_id
@@ -438,7 +438,7 @@ async def latest_qa_date(uow: WriteUnit, provider_id: uuid.UUID) -> date | None:
 
 
 async def foreign_locations(
-    uow: WriteUnit, provider_id: uuid.UUID, location_ids: Sequence[uuid.UUID]
+    uow: ReadUnit, provider_id: uuid.UUID, location_ids: Sequence[uuid.UUID]
 ) -> list[uuid.UUID]:
     """The ids among `location_ids` that are not delivery locations of this provider."""
     if not location_ids:
@@ -454,7 +454,7 @@ async def foreign_locations(
     return [i for i in location_ids if i not in own]
 
 
-async def offer_location_ids(uow: WriteUnit, offer_id: uuid.UUID) -> list[uuid.UUID]:
+async def offer_location_ids(uow: ReadUnit, offer_id: uuid.UUID) -> list[uuid.UUID]:
     rows = await uow.session.scalars(
         select(ProviderOfferLocation.location_id)
         .where(ProviderOfferLocation.offer_id == offer_id)

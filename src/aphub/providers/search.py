@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, CompoundSelect, and_, or_, select, union
 from sqlalchemy.orm import aliased
 
-from aphub.db import WriteUnit
+from aphub.db import ReadUnit
 from aphub.models import Organisation, ProviderLocation, ProviderOffer
 from aphub.models.providers import QAStatus
 from aphub.pagination import decode_cursor, page_of
@@ -126,7 +126,7 @@ def search_statement(f: SearchFilter) -> AnySelect:
 
 
 async def search(
-    uow: WriteUnit, f: SearchFilter, limit: int, cursor: str | None
+    uow: ReadUnit, f: SearchFilter, limit: int, cursor: str | None
 ) -> tuple[list[ProviderEntry], str | None]:
     query = search_statement(f)
     if f.updated_since is not None:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from aphub.auth.principal import Principal
-from aphub.db import WriteUnit
+from aphub.db import ReadUnit, WriteUnit
 from aphub.errors import Forbidden, NotFound, PreconditionFailed
 from aphub.events.log import Actor, record
 from aphub.models import Organisation
@@ -49,20 +49,20 @@ class ProviderNotFound(NotFound):
 
 
 async def search(
-    uow: WriteUnit, f: SearchFilter, limit: int, cursor: str | None
+    uow: ReadUnit, f: SearchFilter, limit: int, cursor: str | None
 ) -> tuple[list[ProviderEntry], str | None]:
     """A page of directory entries (without offers and locations: see `with_details`)."""
     return await search_providers(uow, f, limit, cursor)
 
 
-async def get(uow: WriteUnit, provider_id: uuid.UUID) -> ProviderEntry:
+async def get(uow: ReadUnit, provider_id: uuid.UUID) -> ProviderEntry:
     found = await repository.entry(uow, provider_id)
     if found is None:
         raise NotFound("No such provider")
     return found
 
 
-async def with_details(uow: WriteUnit, entries: Sequence[ProviderEntry]) -> list[ProviderEntry]:
+async def with_details(uow: ReadUnit, entries: Sequence[ProviderEntry]) -> list[ProviderEntry]:
     """Attach offers and locations to entries: two statements whatever their number."""
     ids = [e.id for e in entries]
     if ids:
@@ -73,29 +73,29 @@ async def with_details(uow: WriteUnit, entries: Sequence[ProviderEntry]) -> list
     return list(entries)
 
 
-async def offers_of(uow: WriteUnit, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[OfferView]]:
+async def offers_of(uow: ReadUnit, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[OfferView]]:
     return await repository.offers_by_provider(uow, ids)
 
 
 async def locations_of(
-    uow: WriteUnit, ids: Sequence[uuid.UUID]
+    uow: ReadUnit, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[LocationView]]:
     return await repository.locations_by_provider(uow, ids)
 
 
-async def require_provider(uow: WriteUnit, provider_id: uuid.UUID) -> None:
+async def require_provider(uow: ReadUnit, provider_id: uuid.UUID) -> None:
     if not await repository.provider_exists(uow, provider_id):
         raise NotFound("No such provider")
 
 
 async def offers_page(
-    uow: WriteUnit, provider_id: uuid.UUID, limit: int, cursor: str | None
+    uow: ReadUnit, provider_id: uuid.UUID, limit: int, cursor: str | None
 ) -> tuple[list[OfferView], str | None]:
     await require_provider(uow, provider_id)
     return await repository.offers_page(uow, provider_id, limit, cursor)
 
 
-async def get_offer(uow: WriteUnit, provider_id: uuid.UUID, offer_id: uuid.UUID) -> OfferView:
+async def get_offer(uow: ReadUnit, provider_id: uuid.UUID, offer_id: uuid.UUID) -> OfferView:
     found = await repository.offer(uow, provider_id, offer_id)
     if found is None:
         raise NotFound("No such offer")
@@ -103,14 +103,14 @@ async def get_offer(uow: WriteUnit, provider_id: uuid.UUID, offer_id: uuid.UUID)
 
 
 async def locations_page(
-    uow: WriteUnit, provider_id: uuid.UUID, limit: int, cursor: str | None
+    uow: ReadUnit, provider_id: uuid.UUID, limit: int, cursor: str | None
 ) -> tuple[list[LocationView], str | None]:
     await require_provider(uow, provider_id)
     return await repository.locations_page(uow, provider_id, limit, cursor)
 
 
 async def get_location(
-    uow: WriteUnit, provider_id: uuid.UUID, location_id: uuid.UUID
+    uow: ReadUnit, provider_id: uuid.UUID, location_id: uuid.UUID
 ) -> LocationView:
     found = await repository.location(uow, provider_id, location_id)
     if found is None:

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from aphub.auth.principal import Principal
-from aphub.db import ReadUnit, WriteUnit
+from aphub.db import ReadUnit
 from aphub.errors import Forbidden, NotFound
 from aphub.sharing import statements
 from aphub.sharing.fields import FIELD_CATEGORY
@@ -79,7 +79,7 @@ def _keep_audit(
 
 
 async def read_children_by_ids(
-    uow: WriteUnit,
+    uow: ReadUnit,
     principal: Principal,
     child_ids: list[uuid.UUID],
     *,
@@ -167,7 +167,7 @@ async def read_matching(
 
 
 async def decision_or_none(
-    uow: WriteUnit, principal: Principal, child_id: uuid.UUID
+    uow: ReadUnit, principal: Principal, child_id: uuid.UUID
 ) -> Decision | None:
     """None when there is no such child; a decision allowing nothing when it is hidden."""
     row = await uow.fetchrow(
@@ -180,7 +180,7 @@ async def decision_or_none(
     return active_policy().decide(row["rules"] or (), row["inv_categories"])
 
 
-async def decide(uow: WriteUnit, principal: Principal, child_id: uuid.UUID) -> Decision:
+async def decide(uow: ReadUnit, principal: Principal, child_id: uuid.UUID) -> Decision:
     """The decision for a child the caller may see; 404 when it may not."""
     decision = await decision_or_none(uow, principal, child_id)
     if decision is None or not decision.allowed:
@@ -189,7 +189,7 @@ async def decide(uow: WriteUnit, principal: Principal, child_id: uuid.UUID) -> D
 
 
 async def decide_audited(
-    uow: WriteUnit,
+    uow: ReadUnit,
     principal: Principal,
     child_id: uuid.UUID,
     *,
@@ -214,7 +214,7 @@ async def decide_audited(
 
 
 async def record_access(
-    uow: WriteUnit,
+    uow: ReadUnit,
     principal: Principal,
     child_id: uuid.UUID,
     *,

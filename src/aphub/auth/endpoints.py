@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import unquote
 
-from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.requests import Request
 
+from aphub.api.endpoint import Endpoint
 from aphub.auth.service import authenticate_client
 from aphub.auth.tokens import TokenService
-from aphub.db import WriteUnit
-from aphub.deps import unit_of_work
-
-router = APIRouter(tags=["auth"])
+from aphub.db import ReadUnit
 
 
 class TokenResponse(BaseModel):
@@ -73,25 +71,7 @@ _OAUTH_ERROR_SCHEMA = {
 }
 
 
-@router.post(
-    "/v1/oauth/token",
-    response_model=TokenResponse,
-    summary="Exchange client credentials for an access token",
-    openapi_extra=_TOKEN_FORM,
-    responses={
-        400: {
-            "description": "RFC 6749 error",
-            "content": {"application/json": {"schema": _OAUTH_ERROR_SCHEMA}},
-        },
-        401: {
-            "description": "RFC 6749 invalid_client",
-            "content": {"application/json": {"schema": _OAUTH_ERROR_SCHEMA}},
-        },
-    },
-)
-async def issue_token(
-    request: Request, uow: Annotated[WriteUnit, Depends(unit_of_work, scope="function")]
-) -> Any:
+async def issue_token(request: Request, unit: ReadUnit) -> Any:
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     if fields.get("grant_type") != "client_credentials":
@@ -100,7 +80,7 @@ async def issue_token(
     client_id, secret = basic or (fields.get("client_id", ""), fields.get("client_secret", ""))
     if not client_id or not secret:
         return _oauth_error("invalid_client", "Client credentials are required", 401)
-    client = await authenticate_client(uow, client_id, secret)
+    client = await authenticate_client(unit, client_id, secret)
     if client is None:
         return _oauth_error("invalid_client", "Unknown client or wrong secret", 401)
     requested = fields.get("scope", "").split()
@@ -118,7 +98,42 @@ async def issue_token(
     return JSONResponse(body.model_dump(), headers={"Cache-Control": "no-store"})
 
 
-@router.get("/.well-known/jwks.json", summary="Public keys that verify the hub's tokens")
 async def jwks(request: Request) -> dict[str, list[dict[str, Any]]]:
     tokens: TokenService = request.app.state.tokens
     return {"keys": [tokens.key.public_jwk()]}
+
+
+TAGS = ("auth",)
+ENDPOINTS = [
+    Endpoint(
+        "POST",
+        "/v1/oauth/token",
+        issue_token,
+        "Exchange client credentials for an access token",
+        public=True,
+        response=TokenResponse,
+        openapi_extra={
+            **_TOKEN_FORM,
+            "responses": {
+                "400": {
+                    "description": "RFC 6749 error",
+                    "content": {"application/json": {"schema": _OAUTH_ERROR_SCHEMA}},
+                },
+                "401": {
+                    "description": "RFC 6749 invalid_client",
+                    "content": {"application/json": {"schema": _OAUTH_ERROR_SCHEMA}},
+                },
+            },
+        },
+        tags=TAGS,
+        not_idempotent="issuing a token changes nothing, so a retry is always safe",
+    ),
+    Endpoint(
+        "GET",
+        "/.well-known/jwks.json",
+        jwks,
+        "Public keys that verify the hub's tokens",
+        public=True,
+        tags=TAGS,
+    ),
+]

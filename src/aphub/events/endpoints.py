@@ -1,0 +1,80 @@
+"""`GET /v1/events`: delta sync of everything the caller may see, as CloudEvents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from aphub.api.endpoint import Endpoint
+from aphub.api.requests import QueryParams
+from aphub.auth.principal import Principal
+from aphub.db import ReadUnit
+from aphub.errors import Invalid
+from aphub.events.feed import read_feed
+from aphub.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+
+
+class CloudEvent(BaseModel):
+    """CloudEvents 1.0 (JSON format) with the hub's extension attributes."""
+
+    specversion: str = "1.0"
+    id: str
+    source: str
+    type: str
+    subject: str
+    time: str
+    sequence: str = Field(description="Position in the log; commit order")
+    subjectversion: int | None = None
+    actororganisation: str | None = None
+    actorclient: str | None = None
+    hash: str = Field(description="This event's link in the tamper-evident chain")
+    childid: str | None = None
+    datacontenttype: str | None = None
+    data: dict[str, Any] | None = None
+
+
+class EventPage(BaseModel):
+    items: list[CloudEvent]
+    next_cursor: str = Field(description="Poll again with this; it is never null")
+
+
+class FeedQuery(QueryParams):
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=f"At most {MAX_LIMIT}")
+    after: str | None = Field(
+        None, max_length=512, description="`next_cursor` of the previous page"
+    )
+
+
+async def list_events(unit: ReadUnit, principal: Principal, query: FeedQuery) -> Response:
+    values = decode_cursor(query.after, 1)
+    position = 0
+    if values:
+        if not isinstance(values[0], int) or isinstance(values[0], bool) or values[0] < 0:
+            raise Invalid.field("after", "The cursor is not one this hub issued")
+        position = values[0]
+    items, resume = await read_feed(unit, principal, position, query.limit)
+    # each event carries exactly the attributes the caller may receive
+    body = {"items": items, "next_cursor": encode_cursor([resume])}
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+ENDPOINTS = [
+    Endpoint(
+        "GET",
+        "/v1/events",
+        list_events,
+        "Events you may see, in commit order, after a cursor",
+        description=(
+            "Start without a cursor, then keep the `next_cursor` of each page. Events are "
+            "in commit order, so a poller never misses one. Payloads are cut to your "
+            "categories; events about a child stop when your relationship with the child "
+            "ends."
+        ),
+        scope="events:read",
+        response=EventPage,
+        tags=("events",),
+    ),
+]
