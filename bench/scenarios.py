@@ -16,20 +16,22 @@ bench/generate.py (bump `GENERATOR_VERSION` so existing bench databases regenera
 from __future__ import annotations
 
 import random
+import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import orjson
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from aphub.auth.scopes import DEFAULT_SCOPES
 from aphub.auth.tokens import TokenService
-from aphub.db import async_url
+from aphub.config import Settings
+from aphub.db import Database, async_url
 from aphub.events.verify import verify_chain
 from aphub.pagination import encode_cursor
 from bench.generate import BenchDatabase, mark_written
@@ -412,11 +414,12 @@ async def placement_review_after(ctx: Context, prepared: Prepared) -> list[str]:
         reviews == events and unsealed == 0,
         f"{reviews:,} reviews written, {events:,} events sealed, {unsealed} left unsealed",
     )
-    engine = create_async_engine(async_url(ctx.bench.url))
+    settings = Settings(database_url=ctx.bench.url, data_dir=Path(tempfile.mkdtemp()))
+    database = Database(async_url(ctx.bench.url), settings)
     try:
-        verification = await verify_chain(engine, after=start["seq"])
+        verification = await verify_chain(database, after=start["seq"])
     finally:
-        await engine.dispose()
+        await database.dispose()
     expect(verification.ok, f"chain broken: {verification}")
     return [
         f"{reviews:,} reviews written, {events:,} events sealed: none lost; the chain "

@@ -14,15 +14,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aphub.attendance.parsing import (
-    CsvMarks,
-    clean_batch,
-    fields,
-    marks_rows,
-    named,
-    parse_rows,
-    rows_from_csv,
-)
+from aphub.attendance.column_checks import clean_batch, fields, named
+from aphub.attendance.parsing import CsvMarks, marks_rows, rows_from_csv
+from aphub.attendance.row_checks import parse_rows
 
 TODAY = date(2026, 3, 2)
 IDS = ["0190c2a4-8c1e-7f3a-9d2b-5c6e7f8a9b0c", "0190c2a4-8c1e-7f3a-9d2b-5c6e7f8a9b0d"]

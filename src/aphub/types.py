@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
@@ -46,6 +47,20 @@ def _iso_8601_only(value: object) -> object:
         raise ValueError("must be an ISO 8601 date and time with offset, like 2026-09-01T08:30:00Z")
     return value
 
+
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _iso_date_only(value: object) -> object:
+    # pydantic would read a number as a Unix time ("0" → 1970-01-01)
+    if isinstance(value, str | int | float) and not (
+        isinstance(value, str) and _ISO_DATE.match(value)
+    ):
+        raise ValueError("must be an ISO 8601 date, like 2026-09-01")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_date_only), Field(examples=["2026-09-01"])]
 
 Timestamp = Annotated[
     AwareDatetime, BeforeValidator(_iso_8601_only), Field(examples=["2026-09-01T08:30:00Z"])

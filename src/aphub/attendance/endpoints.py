@@ -4,7 +4,6 @@ summaries, concerns and the school calendar."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Any
 
 import orjson
@@ -35,6 +34,7 @@ from aphub.attendance.schemas import (
 from aphub.auth.principal import Principal
 from aphub.db import ReadUnit, WriteUnit
 from aphub.placements.schemas import PlacementStatus
+from aphub.types import Day
 
 RETURN_RULE = (
     "Every valid row is written and every invalid row is reported: row number (1 = the "
@@ -106,8 +106,8 @@ def json_response(body: Any, status: int = 200) -> Response:
 class WindowParams(QueryParams):
     """A window of days: `from` and `to`, each optional."""
 
-    from_date: date | None = Field(None, alias="from", description="First day of the window")
-    to_date: date | None = Field(None, alias="to", description="Last day of the window")
+    from_date: Day | None = Field(None, alias="from", description="First day of the window")
+    to_date: Day | None = Field(None, alias="to", description="Last day of the window")
 
 
 class WindowPageParams(WindowParams, PageParams):
@@ -128,7 +128,7 @@ class ConcernQuery(PageParams):
 
 class HolidayQuery(PageParams):
     la_id: uuid.UUID | None = Field(None, description="The local authority (default: yours)")
-    from_date: date | None = Field(None, alias="from", description="Holidays ending on or after")
+    from_date: Day | None = Field(None, alias="from", description="Holidays ending on or after")
 
 
 async def return_attendance(unit: WriteUnit, principal: Principal, request: Request) -> Response:

@@ -14,8 +14,9 @@ How it stays fast (bench/attendance.py measures it against a bare COPY):
   old values read before writing are exactly what the write replaces; it is taken while
   the request's body is read;
 - one statement reads the batch's placements (visibility, status, dates, the home
-  school's code, whether marks are already held in the return's window of dates); it
-  runs in the database while the rows are checked here, column by column (parsing.py);
+  school's code, whether marks are already held in the return's window of dates:
+  placement_checks.py); it runs in the database while the rows are checked here, column
+  by column (column_checks.py);
 - a return that is right throughout, for placements that cover its dates, is written
   from its columns without building a row; any other is checked row by row;
 - the marks already held are read (for the placements that have some in the window)
@@ -31,35 +32,31 @@ import asyncio
 import gc
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date
-from functools import cache
 from operator import itemgetter
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
-from aphub.attendance.codes import ABSENCE_CODES, ARRANGEMENT_CODE_SQL, ATTENDED, dfe_code
-from aphub.attendance.parsing import (
-    MARKS,
-    Batch,
-    Marks,
-    Rejected,
-    Row,
-    clean_batch,
-    fields,
-    marks_rows,
-    named,
-    parse_rows,
+from aphub.attendance.column_checks import clean_batch, fields, named
+from aphub.attendance.parsing import Marks, marks_rows
+from aphub.attendance.placement_checks import (
+    BatchValues,
+    NamedPlacement,
+    Values,
+    batch_values,
+    check_placements,
+    covers,
+    named_placements,
+    window_of,
 )
+from aphub.attendance.row_checks import Rejected, parse_rows
 from aphub.auth.principal import Principal
 from aphub.db import WriteUnit
 from aphub.errors import Forbidden
 from aphub.events.log import record
 from aphub.ids import uuid7
 from aphub.placements.service import actor_of
-from aphub.sharing.placements import placement_visible
-from aphub.sharing.policy import Policy, active_policy
 from aphub.sharing.relationships import TODAY
 
 MARK_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:aphub:attendance-mark")
@@ -85,40 +82,11 @@ REPLACE = (
 )
 
 
-@cache
-def _placements_sql(policy: Policy) -> str:
-    visible = placement_visible("provider", ":org::uuid", policy)
-    # KEY SHARE: a concurrent end of one of these placements waits for this return, so
-    # the dates checked here are the dates when the marks commit.
-    return (
-        "SELECT p.id::text AS id, p.child_id::text AS child_id, p.status, p.start_date, "
-        f"p.actual_end_date, {ARRANGEMENT_CODE_SQL} AS code, "
-        # LIMIT: one probe of the primary key per placement, never a scan of every mark
-        "(SELECT true FROM attendance_marks m WHERE m.placement_id = p.id "
-        "AND m.date BETWEEN :lo::date AND :hi::date LIMIT 1) IS NOT NULL AS has_marks "
-        "FROM unnest(:ids::uuid[]) AS named(id) JOIN placements p ON p.id = named.id "
-        "JOIN organisations comm ON comm.id = p.commissioner_id "
-        f"WHERE p.provider_id = :org::uuid AND {visible} "
-        "ORDER BY p.id FOR KEY SHARE OF p"
-    )
-
-
 def mark_id(placement_id: str, day: date, session: str) -> uuid.UUID:
     """A stable id for the session (the event subject of a changed mark)."""
     return uuid.uuid5(MARK_NAMESPACE, f"{placement_id}/{day.isoformat()}/{session}")
 
 
-@dataclass(slots=True)
-class _Placement:
-    child_id: str
-    status: str
-    start: date
-    end: date | None
-    code: str
-    has_marks: bool  # marks held within the return's window of dates
-
-
-Window = tuple[date, date] | None  # the first and last date of a return's valid rows
 T = TypeVar("T")
 U = TypeVar("U")
 
@@ -156,146 +124,28 @@ async def _alongside(statement: Awaitable[T], work: Callable[[], U]) -> tuple[T,
     return answer, result
 
 
-async def _placements(
-    uow: WriteUnit, principal: Principal, ids: list[str], window: Window
-) -> dict[str, _Placement]:
-    """The caller's placements among `ids` (others are simply not found)."""
-    lo, hi = window or (None, None)
-    found = await uow.fetch(
-        _placements_sql(active_policy()), org=principal.organisation_id, ids=ids, lo=lo, hi=hi
-    )
-    return {
-        r["id"]: _Placement(
-            r["child_id"],
-            r["status"],
-            r["start_date"],
-            r["actual_end_date"],
-            # a placement not started takes no marks: no code, so every row is refused
-            r["code"] if r["status"] in ("active", "ended") else "",
-            r["has_marks"],
-        )
-        for r in found
-    }
-
-
-def _refusal(p: _Placement | None, day: date) -> tuple[str, str] | None:
-    if p is None:
-        return "placement_id", "not one of your placements"
-    if p.status not in ("active", "ended"):
-        return "placement_id", f"the placement is {p.status}: it has not started"
-    if day < p.start:
-        return "date", f"date is before the placement started ({p.start.isoformat()})"
-    if p.end is not None and day > p.end:
-        return "date", f"date is after the placement ended ({p.end.isoformat()})"
-    return None
-
-
-def _covers(placements: dict[str, _Placement], ids: Iterable[str], window: Window) -> bool:
-    """Whether each of these placements takes marks on every day of the window (then no
-    row of them is refused, and the rows need no checking one by one)."""
-    if window is None:
-        return False
-    lo, hi = window
-    for pid in ids:
-        p = placements.get(pid)
-        if p is None or p.code == "" or p.start > lo or (p.end is not None and p.end < hi):
-            return False
-    return True
-
-
-@cache
-def _codes(arrangement: str) -> dict[str, str]:
-    """The home school's code of each mark, for a placement of this arrangement."""
-    return {mark: dfe_code(mark, arrangement) for mark in MARKS}
-
-
-class _Values(Protocol):
-    """The values to write, row by row (each a tuple in the order of COLUMNS)."""
-
-    def __len__(self) -> int: ...
-
-    def __iter__(self) -> Iterator[tuple[Any, ...]]: ...
-
-
-@dataclass(slots=True)
-class _BatchValues:
-    """The values of a batch all of whose rows are accepted, made as they are read: the
-    COPY encodes each row and lets it go, so no list of ten thousand tuples is built."""
-
-    columns: tuple[Sequence[Any], ...]
-
-    def __len__(self) -> int:
-        return len(self.columns[0])
-
-    def __iter__(self) -> Iterator[tuple[Any, ...]]:
-        return zip(*self.columns, strict=True)
-
-
-def _batch_values(batch: Batch, placements: dict[str, _Placement]) -> _BatchValues:
-    codes_of = {pid: _codes(p.code) for pid, p in placements.items()}
-    codes = [
-        codes_of[pid][mark] for pid, mark in zip(batch.placement_ids, batch.marks, strict=True)
-    ]
-    return _BatchValues(
-        (
-            batch.placement_ids,
-            batch.days,
-            batch.sessions,
-            batch.marks,
-            codes,
-            batch.minutes,
-            batch.notes,
-        )
-    )
-
-
-def _check_placements(
-    rows: list[Row], placements: dict[str, _Placement], rejected: Rejected
-) -> list[tuple[Any, ...]]:
-    """The rows of the caller's placements within their dates, as the values to write
-    (with the home school's code); the others are rejected."""
-    valid: list[tuple[Any, ...]] = []
-    attended, absence = ATTENDED, ABSENCE_CODES
-    for row, pid, day, session, mark, minutes, note in rows:
-        p = placements.get(pid)
-        if p is None or p.start > day or (p.end is not None and day > p.end) or p.code == "":
-            refusal = _refusal(p, day)
-            if refusal is not None:
-                sent = {"placement_id": pid, "date": day.isoformat(), "session": session}
-                rejected.add(row, sent, *refusal)
-                continue
-        assert p is not None
-        code = p.code if mark in attended else absence[mark]
-        valid.append((pid, day, session, mark, code, minutes, note))
-    return valid
-
-
-def _window(rows: list[Row]) -> Window:
-    return (min(r[2] for r in rows), max(r[2] for r in rows)) if rows else None
-
-
 async def _checked(
     uow: WriteUnit, principal: Principal, marks: Marks, today: date
-) -> tuple[_Values, Rejected, dict[str, _Placement]]:
+) -> tuple[Values, Rejected, dict[str, NamedPlacement]]:
     """The values to write, the rejected rows and the placements the rows name."""
     columns = fields(marks)
     sent = named(columns) if columns is not None else None
     if columns is None or sent is None:  # some row is not shaped like a mark
         rows, rejected = parse_rows(marks_rows(marks), today)
         ids = sorted({r[1] for r in rows})
-        placements = await _placements(uow, principal, ids, _window(rows))
-        return _check_placements(rows, placements, rejected), rejected, placements
+        placements = await named_placements(uow, principal, ids, window_of(rows))
+        return check_placements(rows, placements, rejected), rejected, placements
     ids, window = sent.placement_ids(), sent.window()
     placements, batch = await _alongside(
-        _placements(uow, principal, ids, window), lambda: clean_batch(columns, sent, today)
+        named_placements(uow, principal, ids, window), lambda: clean_batch(columns, sent, today)
     )
-    if batch is not None and _covers(placements, ids, window):
-        return _batch_values(batch, placements), Rejected(), placements
+    if batch is not None and covers(placements, ids, window):
+        return batch_values(batch, placements), Rejected(), placements
     if batch is not None:
         rows, rejected = batch.rows(), Rejected()
     else:
         rows, rejected = parse_rows(marks_rows(marks), today)
-    return _check_placements(rows, placements, rejected), rejected, placements
+    return check_placements(rows, placements, rejected), rejected, placements
 
 
 async def return_attendance(uow: WriteUnit, principal: Principal, marks: Marks) -> dict[str, Any]:
@@ -338,7 +188,7 @@ async def return_read(
 
 
 async def _old_marks(
-    uow: WriteUnit, rows: _Values, placements: dict[str, _Placement]
+    uow: WriteUnit, rows: Values, placements: dict[str, NamedPlacement]
 ) -> dict[tuple[Any, ...], Any]:
     """The marks already held in the span of dates each placement has in this return
     (read only for the placements holding some in the return's window)."""
@@ -365,7 +215,7 @@ async def _old_marks(
     return {(str(m["placement_id"]), m["date"], m["session"]): m for m in found}
 
 
-async def _store(uow: WriteUnit, new: _Values, changed: list[tuple[tuple[Any, ...], Any]]) -> None:
+async def _store(uow: WriteUnit, new: Values, changed: list[tuple[tuple[Any, ...], Any]]) -> None:
     """New rows by COPY, changed ones by upsert."""
     if new:
         await uow.copy_records("attendance_marks", new, COLUMNS)
@@ -379,12 +229,12 @@ async def _store(uow: WriteUnit, new: _Values, changed: list[tuple[tuple[Any, ..
 async def _write(
     uow: WriteUnit,
     principal: Principal,
-    rows: _Values,
-    placements: dict[str, _Placement],
+    rows: Values,
+    placements: dict[str, NamedPlacement],
     report: dict[str, Any],
 ) -> None:
     old = await _old_marks(uow, rows, placements)
-    new: _Values = rows
+    new: Values = rows
     changed: list[tuple[tuple[Any, ...], Any]] = []
     if old:  # some sessions were returned before: new, changed or the same again
         fresh: list[tuple[Any, ...]] = []
@@ -405,9 +255,9 @@ async def _write(
     await _store(uow, new, changed)
 
 
-def _per_placement(rows: _Values) -> Counter[str]:
+def _per_placement(rows: Values) -> Counter[str]:
     """How many of the rows are each placement's."""
-    if isinstance(rows, _BatchValues):
+    if isinstance(rows, BatchValues):
         return Counter(rows.columns[0])  # the placement ids, without making the rows
     return Counter(map(itemgetter(0), rows))
 
@@ -415,10 +265,10 @@ def _per_placement(rows: _Values) -> Counter[str]:
 def _record(
     uow: WriteUnit,
     principal: Principal,
-    rows: _Values,
-    new: _Values,
+    rows: Values,
+    new: Values,
     changed: list[tuple[tuple[Any, ...], Any]],
-    placements: dict[str, _Placement],
+    placements: dict[str, NamedPlacement],
     report: dict[str, Any],
 ) -> None:
     """The report's counts and the events: one for the return, one per changed mark."""

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 
 from aphub.auth.principal import Principal
-from aphub.children.schemas import ConsentCreate
+from aphub.children.consent_schemas import ConsentCreate
 from aphub.db import ReadUnit, WriteUnit
 from aphub.errors import Conflict, Forbidden, Invalid, NotFound
 from aphub.events.log import Actor, record

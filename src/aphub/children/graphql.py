@@ -14,6 +14,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 
 from aphub.children import access_log, consents, involvements, passports, service
+from aphub.children.consent_schemas import ConsentCreate
 from aphub.children.endpoints import before_version
 from aphub.children.graphql_inputs import (
     ChildCreateInput,
@@ -23,9 +24,10 @@ from aphub.children.graphql_inputs import (
     parse,
     present,
 )
+from aphub.children.involvement_schemas import InvolvementCreate
 from aphub.children.passport_schemas import parse_changes
 from aphub.children.record_endpoints import access_log_cursor, encode_access_log_cursor
-from aphub.children.schemas import ChildCreate, ChildUpdate, ConsentCreate, InvolvementCreate
+from aphub.children.schemas import ChildCreate, ChildUpdate
 from aphub.db import ReadUnit
 from aphub.graphql.context import HubInfo
 from aphub.graphql.pages import checked_page_size

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Date, and_, cast, func, or_, select
 
 from aphub.auth.principal import Principal
-from aphub.children.schemas import InvolvementCreate
+from aphub.children.involvement_schemas import InvolvementCreate
 from aphub.db import ReadUnit, WriteUnit
 from aphub.errors import Conflict, Forbidden, Invalid, NotFound
 from aphub.events.log import Actor, record

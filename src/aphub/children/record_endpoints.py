@@ -15,19 +15,15 @@ from aphub.api.endpoint import Endpoint
 from aphub.api.requests import PageParams
 from aphub.auth.principal import Principal
 from aphub.children import access_log, consents, export, involvements
+from aphub.children.consent_schemas import Consent, ConsentCreate, ConsentPage, ConsentWithdraw
 from aphub.children.endpoints import READ, WRITE
-from aphub.children.schemas import (
-    AccessLogPage,
-    ChildExport,
-    Consent,
-    ConsentCreate,
-    ConsentPage,
-    ConsentWithdraw,
+from aphub.children.involvement_schemas import (
     Involvement,
     InvolvementCreate,
     InvolvementEnd,
     InvolvementPage,
 )
+from aphub.children.schemas import AccessLogPage, ChildExport
 from aphub.db import ReadUnit, WriteUnit
 from aphub.errors import Invalid
 from aphub.pagination import cursor_id, decode_cursor, encode_cursor

@@ -116,7 +116,7 @@ class ConnectionPool:
             )
             await set_codecs(connection)
         except BaseException as exc:
-            if isinstance(exc, CONNECTION_ERRORS | TimeoutError):
+            if isinstance(exc, (*CONNECTION_ERRORS, TimeoutError)):
                 log.warning("cannot connect to the database: %s", type(exc).__name__)
                 raise DatabaseUnavailable() from exc
             raise
@@ -125,8 +125,9 @@ class ConnectionPool:
     async def acquire(self) -> HubConnection:
         self.taken += 1
         if self._slots.locked():
-            try:
-                await asyncio.wait_for(self._slots.acquire(), self._acquire_timeout)
+            try:  # a deadline, not `wait_for`: no task of its own for every waiter
+                async with asyncio.timeout(self._acquire_timeout):
+                    await self._slots.acquire()
             except TimeoutError:
                 raise DatabaseUnavailable(
                     "Every database connection is busy; retry shortly"

@@ -7,8 +7,6 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import text
-
 from aphub.auth.principal import Principal
 from aphub.db import ReadUnit
 from aphub.sharing import events as event_sharing
@@ -21,19 +19,19 @@ SOURCE = "/aphub"
 def cloud_event(row: Any, data: dict[str, Any] | None, *, metadata_only: bool) -> dict[str, Any]:
     event: dict[str, Any] = {
         "specversion": "1.0",
-        "id": str(row.id),
+        "id": str(row["id"]),
         "source": SOURCE,
-        "type": row.type,
-        "subject": f"{row.subject_type}/{row.subject_id}",
-        "time": row.occurred_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        "sequence": str(row.seq),
-        "subjectversion": row.subject_version,
-        "actororganisation": str(row.actor_organisation_id) if row.actor_organisation_id else None,
-        "actorclient": row.actor_client_id,
-        "hash": row.hash,
+        "type": row["type"],
+        "subject": f"{row['subject_type']}/{row['subject_id']}",
+        "time": row["occurred_at"].astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "sequence": str(row["seq"]),
+        "subjectversion": row["subject_version"],
+        "actororganisation": str(actor) if (actor := row["actor_organisation_id"]) else None,
+        "actorclient": row["actor_client_id"],
+        "hash": row["hash"],
     }
     if not metadata_only:
-        event["childid"] = str(row.child_id) if row.child_id else None
+        event["childid"] = str(row["child_id"]) if row["child_id"] else None
         event["datacontenttype"] = "application/json"
         event["data"] = data
     return event
@@ -44,26 +42,26 @@ async def read_feed(
 ) -> tuple[list[dict[str, Any]], int]:
     """Events after sequence `after`; returns them and the sequence to resume after."""
     sql, window = event_sharing.feed_sql(principal)
-    result = await uow.session.execute(
-        text(sql),
-        {"org": principal.organisation_id, "after": after, "limit": limit, "scan": SCAN_LIMIT},
-    )
-    rows = result.all()
+    params: dict[str, Any] = {"after": after, "limit": limit}
+    if principal.organisation_type != "operator":
+        params.update(org=principal.organisation_id, scan=SCAN_LIMIT)
+    rows = await uow.fetch(sql, **params)
     scanned = None
     if principal.organisation_type != "operator" and len(rows) < limit:
-        scanned = await uow.session.scalar(text(window), {"after": after, "scan": SCAN_LIMIT})
+        scanned = await uow.fetchval(window, after=after, scan=SCAN_LIMIT)
     policy = active_policy()
     items = []
     for row in rows:
         if principal.organisation_type == "operator":
             items.append(cloud_event(row, None, metadata_only=True))
             continue
-        data: dict[str, Any] | None = dict(row.data)
-        if row.child_id is not None:
-            decision = policy.decide(row.rules or (), row.inv)
-            data = event_sharing.redacted(row.type, row.data, decision)
+        data: dict[str, Any] | None = dict(row["data"])
+        if row["child_id"] is not None:
+            decision = policy.decide(row["rules"] or (), row["inv"])
+            data = event_sharing.redacted(row["type"], row["data"], decision)
             if data is None:
                 continue
         items.append(cloud_event(row, data, metadata_only=False))
-    resume = rows[-1].seq if len(rows) == limit else (scanned or (rows[-1].seq if rows else after))
+    last = rows[-1]["seq"] if rows else after
+    resume = last if len(rows) == limit else (scanned or last)
     return items, int(resume)

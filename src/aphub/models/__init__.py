@@ -16,15 +16,9 @@ from aphub.models.idempotency import IdempotencyKey
 from aphub.models.organisations import ApiClient, Organisation, OrganisationType
 from aphub.models.outcomes import Accreditation, FollowUp, OutcomeProgress
 from aphub.models.placements import IntendedOutcome, Placement, PlacementReview
-from aphub.models.providers import (
-    ProviderConcern,
-    ProviderLocation,
-    ProviderOffer,
-    ProviderOfferLocation,
-    ProviderProfile,
-    ProviderQARecord,
-    ProviderQAStatusChange,
-)
+from aphub.models.provider_offers import ProviderLocation, ProviderOffer, ProviderOfferLocation
+from aphub.models.provider_quality import ProviderConcern, ProviderQARecord, ProviderQAStatusChange
+from aphub.models.providers import ProviderProfile
 
 __all__ = [
     "AccessLog",

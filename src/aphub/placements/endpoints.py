@@ -4,10 +4,10 @@ views document the shape); every action honours If-Match and is one transition."
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 import orjson
+from pydantic import Field
 from starlette.responses import Response
 
 from aphub.api.endpoint import Endpoint, Handler
@@ -22,6 +22,7 @@ from aphub.placements.actions import ACTIONS, PlacementAction
 from aphub.placements.repository import LockedPlacement
 from aphub.placements.schemas import PlacementCreate, PlacementStatus, PlacementVary, ReviewCreate
 from aphub.placements.views import HistoryEntry, PlacementPage, PlacementView, Review
+from aphub.types import Timestamp
 
 
 def placement_json_response(
@@ -51,7 +52,9 @@ class PlacementQuery(PageParams):
     child_id: uuid.UUID | None = None
     provider_id: uuid.UUID | None = None
     commissioner_id: uuid.UUID | None = None
-    updated_since: datetime | None = None
+    updated_since: Timestamp | None = Field(
+        None, description="Only your own placements changed at or after this time"
+    )
 
 
 async def list_placements(unit: ReadUnit, principal: Principal, query: PlacementQuery) -> Response:

@@ -26,7 +26,7 @@ from aphub.models import (
     ProviderOfferLocation,
     ProviderProfile,
 )
-from aphub.providers import repository
+from aphub.providers import lists, repository
 from aphub.providers.alerts import today
 from aphub.providers.schemas import (
     ProviderEntryInput,
@@ -180,7 +180,7 @@ async def update_entry(
 
 async def _valid_offer(uow: WriteUnit, provider_id: uuid.UUID, offer: ProviderOfferInput) -> None:
     errors = offer_rule_errors(offer)
-    foreign = await repository.foreign_locations(uow, provider_id, offer.location_ids)
+    foreign = await lists.foreign_locations(uow, provider_id, offer.location_ids)
     if foreign:
         errors.append(
             FieldError(
@@ -247,7 +247,7 @@ async def update_offer(
     offer = await _offer_for_update(uow, provider_id, offer_id)
     check_version(offer.version, if_match, "offer")
     current = {name: getattr(offer, name) for name in _OFFER_COLUMNS}
-    current["location_ids"] = await repository.offer_location_ids(uow, offer_id)
+    current["location_ids"] = await lists.offer_location_ids(uow, offer_id)
     data = validated(ProviderOfferInput, {**current, **changes})
     await _valid_offer(uow, provider_id, data)
     wanted = {name: _plain(getattr(data, name)) for name in _OFFER_COLUMNS}

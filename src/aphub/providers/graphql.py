@@ -19,16 +19,14 @@ from aphub.db import ReadUnit
 from aphub.graphql.context import HubInfo
 from aphub.graphql.inputs import parse, present
 from aphub.graphql.pages import checked_page_size
-from aphub.models.providers import (
-    CensusSettingType,
+from aphub.models.provider_offers import (
     KeyStage,
     OfferType,
-    QAStatus,
     Qualification,
-    RegistrationStatus,
     SendSpecialism,
     TimeBasis,
 )
+from aphub.models.providers import CensusSettingType, QAStatus, RegistrationStatus
 from aphub.providers import directory, quality, service
 from aphub.providers.graphql_types import (
     AlertNode,

@@ -14,23 +14,17 @@ from typing import TypeVar
 import strawberry
 from strawberry.types.unset import UNSET
 
-from aphub.models.providers import (
-    CensusSettingType,
-    ConcernCategory,
-    ConcernSeverity,
+from aphub.models.provider_offers import (
     CostUnit,
     KeyStage,
     OfferDay,
     OfferType,
-    OfstedGrade,
-    QAKind,
-    QAOutcome,
-    QAStatus,
     Qualification,
-    RegistrationStatus,
     SendSpecialism,
     TimeBasis,
 )
+from aphub.models.provider_quality import ConcernCategory, ConcernSeverity, QAKind, QAOutcome
+from aphub.models.providers import CensusSettingType, OfstedGrade, QAStatus, RegistrationStatus
 from aphub.providers.alerts import Alert, ProviderAlertCode
 from aphub.providers.views import (
     ConcernView,

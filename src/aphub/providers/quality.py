@@ -26,8 +26,8 @@ from aphub.models import (
     ProviderQAStatusChange,
 )
 from aphub.models.organisations import OrganisationType
-from aphub.models.providers import QAKind
-from aphub.providers import repository
+from aphub.models.provider_quality import QAKind
+from aphub.providers import lists, repository
 from aphub.providers.alerts import today
 from aphub.providers.schemas import (
     ProviderConcernInput,
@@ -67,7 +67,7 @@ async def record_quality_assurance(
     if errors:
         raise invalid(errors)
     profile = await repository.profile_for_update(uow, provider_id)
-    latest = await repository.latest_qa_date(uow, provider_id)
+    latest = await lists.latest_qa_date(uow, provider_id)
     qa_record = ProviderQARecord(
         id=uuid7(),
         provider_id=provider_id,
@@ -107,20 +107,20 @@ async def record_quality_assurance(
         },
     )
     await uow.session.flush()
-    return await repository.qa_record(uow, qa_record.id)
+    return await lists.qa_record(uow, qa_record.id)
 
 
 async def qa_records_page(
     uow: ReadUnit, provider_id: uuid.UUID, limit: int, cursor: str | None
 ) -> tuple[list[QARecordView], str | None]:
     await require_provider(uow, provider_id)
-    return await repository.qa_records_page(uow, provider_id, limit, cursor)
+    return await lists.qa_records_page(uow, provider_id, limit, cursor)
 
 
 async def qa_records_of(
     uow: ReadUnit, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[QARecordView]]:
-    return await repository.qa_records_by_provider(uow, ids)
+    return await lists.qa_records_by_provider(uow, ids)
 
 
 # --- QA status ---------------------------------------------------------------------------------
@@ -183,13 +183,13 @@ async def qa_history_page(
     uow: ReadUnit, provider_id: uuid.UUID, limit: int, cursor: str | None
 ) -> tuple[list[QAStatusChangeView], str | None]:
     await require_provider(uow, provider_id)
-    return await repository.qa_history_page(uow, provider_id, limit, cursor)
+    return await lists.qa_history_page(uow, provider_id, limit, cursor)
 
 
 async def qa_history_of(
     uow: ReadUnit, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[QAStatusChangeView]]:
-    return await repository.qa_history_by_provider(uow, ids)
+    return await lists.qa_history_by_provider(uow, ids)
 
 
 # --- concerns ----------------------------------------------------------------------------------
@@ -263,7 +263,7 @@ async def raise_concern(
         },
     )
     await uow.session.flush()
-    return await repository.concern(uow, concern.id)
+    return await lists.concern(uow, concern.id)
 
 
 async def concerns_page(
@@ -274,12 +274,10 @@ async def concerns_page(
     cursor: str | None,
 ) -> tuple[list[ConcernView], str | None]:
     await require_provider(uow, provider_id)
-    return await repository.concerns_page(
-        uow, provider_id, visible_concerns(principal), limit, cursor
-    )
+    return await lists.concerns_page(uow, provider_id, visible_concerns(principal), limit, cursor)
 
 
 async def concerns_of(
     uow: ReadUnit, principal: Principal, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[ConcernView]]:
-    return await repository.concerns_by_provider(uow, ids, visible_concerns(principal))
+    return await lists.concerns_by_provider(uow, ids, visible_concerns(principal))

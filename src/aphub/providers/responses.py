@@ -9,23 +9,17 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from aphub.models.providers import (
-    CensusSettingType,
-    ConcernCategory,
-    ConcernSeverity,
+from aphub.models.provider_offers import (
     CostUnit,
     KeyStage,
     OfferDay,
     OfferType,
-    OfstedGrade,
-    QAKind,
-    QAOutcome,
-    QAStatus,
     Qualification,
-    RegistrationStatus,
     SendSpecialism,
     TimeBasis,
 )
+from aphub.models.provider_quality import ConcernCategory, ConcernSeverity, QAKind, QAOutcome
+from aphub.models.providers import CensusSettingType, OfstedGrade, QAStatus, RegistrationStatus
 from aphub.providers.alerts import ProviderAlertCode
 
 

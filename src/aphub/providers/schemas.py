@@ -22,23 +22,22 @@ from pydantic import (
 )
 
 from aphub.errors import FieldError, Invalid, validation_problem
-from aphub.models.providers import (
-    REGISTERED_STATUSES,
-    CensusSettingType,
-    ConcernCategory,
-    ConcernSeverity,
+from aphub.models.provider_offers import (
     CostUnit,
     KeyStage,
     OfferDay,
     OfferType,
-    OfstedGrade,
-    QAKind,
-    QAOutcome,
-    QAStatus,
     Qualification,
-    RegistrationStatus,
     SendSpecialism,
     TimeBasis,
+)
+from aphub.models.provider_quality import ConcernCategory, ConcernSeverity, QAKind, QAOutcome
+from aphub.models.providers import (
+    REGISTERED_STATUSES,
+    CensusSettingType,
+    OfstedGrade,
+    QAStatus,
+    RegistrationStatus,
 )
 from aphub.providers.search import SearchFilter
 from aphub.types import UKPRN, URN, CharityNumber, CompaniesHouseNumber, LACode, Postcode

@@ -25,7 +25,7 @@ from aphub.errors import Forbidden, NotFound, PreconditionFailed
 from aphub.events.log import Actor, record
 from aphub.models import Organisation
 from aphub.models.organisations import OrganisationType
-from aphub.providers import repository
+from aphub.providers import lists, repository
 from aphub.providers.search import SearchFilter
 from aphub.providers.search import search as search_providers
 from aphub.providers.views import LocationView, OfferView, ProviderEntry
@@ -66,21 +66,21 @@ async def with_details(uow: ReadUnit, entries: Sequence[ProviderEntry]) -> list[
     """Attach offers and locations to entries: two statements whatever their number."""
     ids = [e.id for e in entries]
     if ids:
-        offers = await repository.offers_by_provider(uow, ids)
-        locations = await repository.locations_by_provider(uow, ids)
+        offers = await lists.offers_by_provider(uow, ids)
+        locations = await lists.locations_by_provider(uow, ids)
         for e in entries:
             e.offers, e.locations = offers[e.id], locations[e.id]
     return list(entries)
 
 
 async def offers_of(uow: ReadUnit, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[OfferView]]:
-    return await repository.offers_by_provider(uow, ids)
+    return await lists.offers_by_provider(uow, ids)
 
 
 async def locations_of(
     uow: ReadUnit, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[LocationView]]:
-    return await repository.locations_by_provider(uow, ids)
+    return await lists.locations_by_provider(uow, ids)
 
 
 async def require_provider(uow: ReadUnit, provider_id: uuid.UUID) -> None:
@@ -92,11 +92,11 @@ async def offers_page(
     uow: ReadUnit, provider_id: uuid.UUID, limit: int, cursor: str | None
 ) -> tuple[list[OfferView], str | None]:
     await require_provider(uow, provider_id)
-    return await repository.offers_page(uow, provider_id, limit, cursor)
+    return await lists.offers_page(uow, provider_id, limit, cursor)
 
 
 async def get_offer(uow: ReadUnit, provider_id: uuid.UUID, offer_id: uuid.UUID) -> OfferView:
-    found = await repository.offer(uow, provider_id, offer_id)
+    found = await lists.offer(uow, provider_id, offer_id)
     if found is None:
         raise NotFound("No such offer")
     return found
@@ -106,13 +106,13 @@ async def locations_page(
     uow: ReadUnit, provider_id: uuid.UUID, limit: int, cursor: str | None
 ) -> tuple[list[LocationView], str | None]:
     await require_provider(uow, provider_id)
-    return await repository.locations_page(uow, provider_id, limit, cursor)
+    return await lists.locations_page(uow, provider_id, limit, cursor)
 
 
 async def get_location(
     uow: ReadUnit, provider_id: uuid.UUID, location_id: uuid.UUID
 ) -> LocationView:
-    found = await repository.location(uow, provider_id, location_id)
+    found = await lists.location(uow, provider_id, location_id)
     if found is None:
         raise NotFound("No such location")
     return found

@@ -112,7 +112,16 @@ def _conditions(principal: Principal) -> str:
         "e.type = 'provider.concern_raised' AND (e.data->>'concern_id')::uuid IN "
         f"({_visible_concern_ids(principal)})"
     )
-    return f"(({child}) OR (e.child_id IS NULL AND e.type IN ({public})) OR ({concern}))"
+    # the register's events (an organisation, its API clients) reach the operator, who
+    # sees every event's metadata, and the organisation concerned
+    register = (
+        "e.child_id IS NULL AND e.subject_type IN ('organisation', 'client') "
+        f"AND (e.data->>'organisation_id')::uuid = {org}::uuid"
+    )
+    return (
+        f"(({child}) OR (e.child_id IS NULL AND e.type IN ({public})) OR ({concern}) "
+        f"OR ({register}))"
+    )
 
 
 def feed_sql(principal: Principal) -> tuple[str, str]:
