@@ -29,7 +29,7 @@ def principal_of(organisation: Organisation) -> Principal:
     return Principal(
         organisation_id=organisation.id,
         organisation_type=organisation.type,
-        client_id=f"test-{organisation.id.hex[:8]}",
+        client_id=f"test-{organisation.id.hex}",
         scopes=frozenset(DEFAULT_SCOPES[organisation.type]),
     )
 

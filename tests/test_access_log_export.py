@@ -10,10 +10,20 @@ from fastapi import FastAPI
 from aphub.auth.scopes import DEFAULT_SCOPES
 from aphub.db import Database
 from aphub.events.verify import verify_chain
-from tests.child_factories import graphql, involve, make_area, make_child, place
+from aphub.models import Organisation
+from tests.child_factories import Area, graphql, involve, make_area, make_child, place
+from tests.factories import make_org
 
 AUDITING_SCHOOL = [*DEFAULT_SCOPES["school"], "audit:read"]
-AUDITING_PROVIDER = [*DEFAULT_SCOPES["provider"], "audit:read"]
+
+
+async def host_la_seeing(db: Database, area: Area, child_id: str) -> Organisation:
+    """Another LA that sees the child (it hosts the child's provider) but is not its home
+    LA, so not the controller of its record."""
+    host = await make_org(db, "local_authority", la_code="802")
+    provider = await make_org(db, "provider", local_authority_id=host.id)
+    await place(db, child_id, commissioner=area.la, provider=provider)
+    return host
 
 
 async def test_home_la_can_list_the_access_audit_and_no_other_organisation_can(
@@ -33,7 +43,7 @@ async def test_home_la_can_list_the_access_audit_and_no_other_organisation_can(
     assert newest["organisation_id"] == str(area.stranger.id)
     assert (newest["action"], newest["outcome"], newest["rules"]) == ("read", "denied", [])
     assert school_read["organisation_name"] == area.school.name
-    assert school_read["client_id"] == f"test-{area.school.id.hex[:8]}"
+    assert school_read["client_id"] == f"test-{area.school.id.hex}"
     assert (school_read["action"], school_read["surface"], school_read["outcome"]) == (
         "read",
         "rest",
@@ -44,11 +54,15 @@ async def test_home_la_can_list_the_access_audit_and_no_other_organisation_can(
     assert school_read["policy_version"] == "default-2026.1"
     assert created["organisation_id"] == str(area.la.id)
 
-    school = area.headers(area.school, AUDITING_SCHOOL)
-    r = await client.get(url, headers=school)
+    host = await host_la_seeing(db, area, cid)
+    assert (await client.get(f"/v1/children/{cid}", headers=area.headers(host))).is_success
+    r = await client.get(url, headers=area.headers(host))
     assert r.status_code == 403, r.text  # it sees the child, but is not its controller
-    r = await client.get(url, headers=area.headers(area.stranger, AUDITING_PROVIDER))
-    assert r.status_code == 404, r.text
+    r = await client.get(url, headers=area.headers(area.school, AUDITING_SCHOOL))
+    assert r.status_code == 401, r.text  # a school's client may never hold audit:read
+    elsewhere = await make_org(db, "local_authority", la_code="803")
+    r = await client.get(url, headers=area.headers(elsewhere))
+    assert r.status_code == 404, r.text  # an LA that does not see the child
     r = await client.get(url, headers=area.headers(area.school))
     assert r.status_code == 403, r.text  # and without the scope, no further question is asked
 
@@ -58,8 +72,8 @@ async def test_home_la_can_list_the_access_audit_and_no_other_organisation_can(
     )
     assert [(r["organisation_id"], r["outcome"]) for r in rows] == [
         (area.la.id, "allowed"),
-        (area.school.id, "denied"),
-        (area.stranger.id, "denied"),
+        (host.id, "denied"),
+        (elsewhere.id, "denied"),
     ]
     # the listing is not a read of the record
     listing = await client.get(url, headers=area.headers(area.la))
@@ -174,10 +188,14 @@ async def test_export_holds_everything_about_the_child_for_the_home_la_only(
         == 1
     )
 
+    host = await host_la_seeing(db, area, cid)
+    assert (
+        await client.get(f"/v1/children/{cid}/export", headers=area.headers(host))
+    ).status_code == 403
     school = area.headers(area.school, AUDITING_SCHOOL)
-    assert (await client.get(f"/v1/children/{cid}/export", headers=school)).status_code == 403
-    provider = area.headers(area.stranger, AUDITING_PROVIDER)
-    assert (await client.get(f"/v1/children/{cid}/export", headers=provider)).status_code == 404
+    assert (await client.get(f"/v1/children/{cid}/export", headers=school)).status_code == 401
+    elsewhere = area.headers(await make_org(db, "local_authority", la_code="803"))
+    assert (await client.get(f"/v1/children/{cid}/export", headers=elsewhere)).status_code == 404
     assert (
         await superuser.fetchval(
             "SELECT count(*) FROM access_log_entries "
@@ -247,6 +265,7 @@ async def test_graphql_access_log_for_the_home_la_only(
 ) -> None:
     area = await make_area(app, db)
     cid = await make_child(client, area)
+    host = await host_la_seeing(db, area, cid)
     query = (
         "query($id: UUID!) { accessLog(childId: $id, first: 10) "
         "{ items { action surface outcome organisationName } nextCursor } }"
@@ -257,10 +276,10 @@ async def test_graphql_access_log_for_the_home_la_only(
     assert "errors" not in result, result
     (created,) = result["data"]["accessLog"]["items"]
     assert created["organisationName"] == area.la.name
-    result = await graphql(client, query, area.headers(area.school, AUDITING_SCHOOL), id=cid)
+    result = await graphql(client, query, area.headers(host), id=cid)
     assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    result = await graphql(client, query, area.headers(area.stranger, AUDITING_PROVIDER), id=cid)
-    assert result["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    result = await graphql(client, query, area.headers(area.stranger), id=cid)
+    assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"  # no audit:read at all
 
 
 async def test_a_list_page_is_one_audit_row_per_decision_and_one_entry_per_child(

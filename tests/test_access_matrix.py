@@ -62,7 +62,7 @@ from aphub.models import (
     Placement,
 )
 from aphub.sharing.fields import FIELD_CATEGORY
-from tests.factories import auth, token_for
+from tests.factories import auth, client_record, token_for
 
 # --- what each category holds (sharing.md "Field categories", field by field) ------------
 
@@ -262,7 +262,9 @@ TRUTH: dict[str, dict[str, Sees] | str] = {
     "trust_of_school": {
         "A": sees("trust_school_roll", view=TRUST),
         "B": sees("trust_school_roll", view=TRUST),
-        "E": sees("trust_school_roll", view=TRUST),
+        "E": sees(
+            "trust_commissioner", "trust_school_roll", view=TRUST
+        ),  # its academy commissioned
     },
     "other_trust": {
         "C": sees("trust_school_roll", view=TRUST),
@@ -462,6 +464,7 @@ async def build_area(database: Database) -> Area:
             )
             s.add(org)
             await s.flush()
+            s.add(client_record(org))
             area.orgs[key] = org
         o = {k: v.id for k, v in area.orgs.items()}
 

@@ -47,6 +47,7 @@ SEES_PLACEMENTS: dict[str, set[str]] = {
     "prov_never": set(),
     "social_with_placement": {"active", "ended_30d", "ended_120d"},
     "social_without_placement": set(),
+    "health": {"active", "ended_30d", "ended_120d"},  # involved, recorded for placement
 }
 # the child's marks (of the placements it sees): 200, or the refusal
 CHILD_ATTENDANCE: dict[str, int] = {
@@ -62,7 +63,7 @@ CHILD_ATTENDANCE: dict[str, int] = {
     "prov_never": 404,
     "social_with_placement": 200,
     "social_without_placement": 403,  # sees the child, not its placement data
-    "health": 403,  # no placements:read scope
+    "health": 200,
     "dashboard": 403,
     "operator": 403,
 }

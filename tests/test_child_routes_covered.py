@@ -65,6 +65,7 @@ OUTCOMES = child_data(
 OUTCOMES_GRAPHQL = child_data("test_graphql_mutations_record_outcomes_with_rest_rules")
 HOLIDAYS = no_child_data("a local authority's school holiday calendar")
 DIRECTORY = no_child_data("AP provider directory (organisations, offers, sites, quality)")
+NESTED_PARITY = child_data("test_what_the_feed_delivers_is_what_rest_and_graphql_read_and_back")
 REGISTER = no_child_data("organisations register and client credentials (operator)")
 DOCS = no_child_data("API documentation")
 
@@ -102,6 +103,7 @@ ROUTES: dict[tuple[str, str], Classification] = {
     ("GET", "/v1/organisations/{organisation_id}/clients"): REGISTER,
     ("POST", "/v1/organisations/{organisation_id}/clients"): REGISTER,
     ("DELETE", "/v1/organisations/{organisation_id}/clients/{client_id}"): REGISTER,
+    ("POST", "/v1/organisations/{organisation_id}/clients/{client_id}/approve"): REGISTER,
     # children
     ("GET", "/v1/children"): MATRIX_LIST,
     ("POST", "/v1/children"): child_data("test_child_visible_to_home_la_and_school_not_provider"),
@@ -139,6 +141,15 @@ ROUTES: dict[tuple[str, str], Classification] = {
     ),
     ("GET", "/v1/children/{child_id}/export"): child_data(
         "test_export_holds_everything_about_the_child_for_the_home_la_only"
+    ),
+    ("GET", "/v1/children/{child_id}/duplicates"): child_data(
+        "test_a_partial_match_is_answered_as_a_new_child_and_flagged_to_the_home_la"
+    ),
+    ("POST", "/v1/children/{child_id}/merge"): child_data(
+        "test_the_home_la_merges_a_duplicate_and_the_merged_id_answers_with_the_survivor"
+    ),
+    ("POST", "/v1/children/{child_id}/distinct"): child_data(
+        "test_the_home_la_marks_a_possible_duplicate_distinct"
     ),
     # placements
     ("GET", "/v1/placements"): PLACEMENT_READS,
@@ -181,6 +192,9 @@ ROUTES: dict[tuple[str, str], Classification] = {
     # the event feed
     ("GET", "/v1/events"): child_data(
         "test_feed_delivers_placement_events_to_parties_and_hides_them_from_others"
+    ),
+    ("GET", "/v1/events/checkpoints"): no_child_data(
+        "signed checkpoints of the event log: a sequence number, a hash, a signature"
     ),
     # the provider directory
     ("GET", "/v1/providers"): DIRECTORY,
@@ -283,6 +297,9 @@ GRAPHQL_FIELDS: dict[tuple[str, str], Classification] = {
     ("Placement", "commissioner"): REGISTER,
     ("Placement", "reviews"): PLACEMENT_READS,
     ("Placement", "history"): PLACEMENT_READS,
+    ("Child", "placements"): NESTED_PARITY,
+    ("Placement", "attendanceSummary"): NESTED_PARITY,
+    ("Placement", "outcomes"): NESTED_PARITY,
     **{
         ("Provider", name): DIRECTORY
         for name in ("offers", "locations", "qualityAssuranceRecords", "qaStatusHistory")

@@ -41,12 +41,12 @@ async def test_child_visible_to_home_la_and_school_not_provider(
     r = await client.get("/v1/children?upn=H801200001001", headers=auth(token_for(app, school)))
     assert len(r.json()["items"]) == 1, r.text
     r = await client.post("/v1/children", json=body, headers=auth(token_for(app, school)))
-    assert r.status_code == 409, r.text
-    assert r.json()["existing_id"] == cid
+    assert r.status_code == 200, r.text  # the same child again: matched, not made twice
+    assert r.json()["id"] == cid
     rows = await superuser.fetch(
         "SELECT outcome, rules, categories, action FROM access_log_entries ORDER BY at"
     )
-    assert len(rows) == 5  # create, LA read, provider denied, LA list, UPN match
+    assert len(rows) == 6  # create, LA read, provider denied, LA list, UPN match, the match
 
 
 async def test_graphql_child_matches_rest(

@@ -289,13 +289,13 @@ async def test_jobs_serve_runs_the_concerns_in_a_process_of_its_own(
     seen: list[str] = []
     try:
         async with asyncio.timeout(60):
-            while not any('"attendance concerns"' in line for line in seen):
+            while not any('"attendance-concerns"' in line for line in seen):
                 line = (await process.stdout.readline()).decode()
                 assert line, f"aphub jobs serve stopped: {seen}"
                 seen.append(line)
     finally:
         process.terminate()
         await process.wait()
-    assert "attendance concerns every 15 min" in seen[0]
-    run = next(line for line in seen if '"attendance concerns"' in line)
+    assert "attendance-concerns every 15 min" in seen[0], seen[0]
+    run = next(line for line in seen if '"attendance-concerns"' in line and "job ran" in line)
     assert '"skipped": false' in run or '"skipped":false' in run, run

@@ -29,7 +29,7 @@ from aphub.models import Organisation
 from tests import child_factories as records
 from tests import placement_factories as placements
 from tests.attendance_factories import as_csv, mark, post_marks, started
-from tests.factories import auth, make_org, token_for
+from tests.factories import auth, make_client_admin, make_org, register_client, token_for
 from tests.provider_factories import add_location, add_offer, make_la, make_provider, make_school
 
 T = TypeVar("T")
@@ -136,6 +136,38 @@ async def revoke_client(ctx: Ctx) -> Call:
     url = f"/v1/organisations/{la.id}/clients"
     issued = await ctx.post(url, operator, {"name": "Case management system"})
     return Call("DELETE", f"{url}/{issued['client_id']}", operator)
+
+
+async def approve_client(ctx: Ctx) -> Call:
+    """The LA has an administrator of its own, so a client with child scopes that the
+    operator creates for it waits for the LA's approval."""
+    la = await make_org(ctx.db, "local_authority")
+    await make_client_admin(ctx.db, la)
+    url = f"/v1/organisations/{la.id}/clients"
+    issued = await ctx.post(url, await ctx.operator(), {"name": "Case management system"})
+    assert issued["approved_at"] is None
+    admin = auth(token_for(ctx.app, la, scopes=["clients:admin"]))
+    return Call("POST", f"{url}/{issued['client_id']}/approve", la, json={}, headers=admin)
+
+
+async def _possible_duplicate(ctx: Ctx) -> tuple[records.Area, str, str]:
+    """Two records with one UPN and different dates of birth: flagged to the home LA."""
+    area = await ctx.child_area()
+    held = await records.make_child(ctx.client, area, upn="H801200001001")
+    other = await records.make_child(
+        ctx.client, area, upn="H801200001001", date_of_birth="2011-01-01"
+    )
+    return area, held, other
+
+
+async def merge_children(ctx: Ctx) -> Call:
+    area, held, other = await _possible_duplicate(ctx)
+    return Call("POST", f"/v1/children/{held}/merge", area.la, json={"other_child_id": other})
+
+
+async def mark_children_distinct(ctx: Ctx) -> Call:
+    area, held, other = await _possible_duplicate(ctx)
+    return Call("POST", f"/v1/children/{held}/distinct", area.la, json={"other_child_id": other})
 
 
 # --- children and their records --------------------------------------------------------------
@@ -563,8 +595,11 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("PATCH", "/v1/organisations/{organisation_id}"): update_organisation,
     ("POST", "/v1/organisations/{organisation_id}/clients"): create_client,
     ("DELETE", "/v1/organisations/{organisation_id}/clients/{client_id}"): revoke_client,
+    ("POST", "/v1/organisations/{organisation_id}/clients/{client_id}/approve"): approve_client,
     ("POST", "/v1/children"): create_child,
     ("PATCH", CHILD): update_child,
+    ("POST", f"{CHILD}/merge"): merge_children,
+    ("POST", f"{CHILD}/distinct"): mark_children_distinct,
     ("POST", f"{CHILD}/enrolments"): add_enrolment,
     ("POST", f"{CHILD}/enrolments/{{enrolment_id}}/end"): end_enrolment,
     **{("PATCH", f"{CHILD}/passport/{s}"): passport_section(s) for s in SECTIONS},
@@ -739,6 +774,7 @@ async def test_register_events_carry_metadata_only_and_reach_the_operator(
 
     # the organisation concerned: the local authority, with a token of its own
     camden = Organisation(id=uuid.UUID(la["id"]), type="local_authority", name="Camden Council")
+    await register_client(ctx.db, camden)
     delivered = await _feed(client, ctx.headers(camden))
     assert [e["type"] for e in delivered] == [row["type"] for row in rows]
     assert all("client_secret" not in e["data"] for e in delivered)

@@ -13,14 +13,18 @@ from fastapi import FastAPI
 from aphub.config import Settings
 from aphub.db import Database
 from aphub.main import create_app
-from tests.factories import auth, make_org, token_for
+from tests.factories import auth, make_org, read_client_record, token_for
 
 SIMPLE = "{ organisations { items { id name } nextCursor } }"
 
 
 @pytest.fixture
 async def headers(client: httpx.AsyncClient, app: FastAPI, db: Database) -> dict[str, str]:
-    return auth(token_for(app, await make_org(db, "operator")))
+    """An operator's token, its client's record already read (the hub reads it once per
+    few seconds): the only SQL a refused document could cause is then its own."""
+    headers = auth(token_for(app, await make_org(db, "operator")))
+    await read_client_record(client, headers)
+    return headers
 
 
 @pytest.fixture
@@ -69,9 +73,14 @@ async def test_too_deep_query_is_refused_without_sql(
 
 
 async def test_depth_limit_refuses_an_otherwise_valid_query(
-    settings: Settings, database: Database, headers: dict[str, str], checkouts: list[str]
+    settings: Settings,
+    database: Database,
+    app: FastAPI,
+    headers: dict[str, str],
+    checkouts: list[str],
 ) -> None:
     shallow = create_app(settings.model_copy(update={"graphql_max_depth": 1}), database=database)
+    shallow.state.tokens, shallow.state.clients = app.state.tokens, app.state.clients
 
     async with app_client(shallow) as c:
         result = await graphql(c, SIMPLE, headers)

@@ -88,7 +88,7 @@ async def test_duplicate_arriving_while_the_first_is_in_flight_is_409(
     """The first request holds its key's lock until it commits; here another connection
     holds it, as a first request still running would."""
     area = await make_area(app, db)
-    client_id = f"test-{area.la.id.hex[:8]}"  # the client of the LA's token
+    client_id = f"test-{area.la.id.hex}"  # the client of the LA's token
     lock = "hashtextextended($1, 0)"
     await superuser.execute(f"SELECT pg_advisory_lock({lock})", f"{client_id}\ninflight")
     try:
@@ -199,7 +199,7 @@ async def test_a_first_request_committing_while_the_claim_is_taken_turns_the_sec
     area = await make_area(app, db)
     r = await client.post("/v1/placements", json=request_body(area), headers=keyed(area, "p"))
     pid = r.json()["id"]
-    client_id = f"test-{area.provider.id.hex[:8]}"
+    client_id = f"test-{area.provider.id.hex}"
     first = superuser.transaction()
     await first.start()
     try:

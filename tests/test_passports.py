@@ -47,7 +47,7 @@ async def test_section_edits_are_versioned_with_who_and_when(
     assert [newest["version"], oldest["version"]] == [2, 1]
     assert newest["changed_by"]["organisation_id"] == str(area.school.id)
     assert newest["changed_by"]["organisation_name"] == area.school.name
-    assert newest["changed_by"]["client_id"] == f"test-{area.school.id.hex[:8]}"
+    assert newest["changed_by"]["client_id"] == f"test-{area.school.id.hex}"
     assert newest["changed_fields"] == ["communication", "summary"]
     assert newest["content"]["summary"] == "Loves football and drawing"
     assert oldest["changed_by"]["organisation_id"] == str(area.la.id)

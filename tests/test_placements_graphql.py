@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from aphub.db import Database
 from aphub.events.verify import verify_chain
 from aphub.sharing import gate
-from tests.factories import auth, make_org, token_for
+from tests.factories import auth, make_org, read_client_record, token_for
 from tests.placement_factories import complete_plan, make_area, request_body, requested
 from tests.placement_seeds import principal_of, registered_provider, seed_active_placements
 
@@ -86,6 +86,7 @@ async def test_a_page_of_placements_with_nested_lists_runs_the_same_statements_f
     providers = [await registered_provider(db, area) for _ in range(3)]
     seeded = await seed_active_placements(db, area, providers, 50, children=25)
 
+    await read_client_record(client, area.la_headers)
     counts = {}
     for first in (5, 50):
         statements.reset()

@@ -50,10 +50,10 @@ async def test_history_shows_who_did_each_step_and_when_in_order(
     la, provider = str(area.la.id), str(area.provider.id)
     assert [h["actor"]["organisation_id"] for h in history] == [la, la, provider, la]
     assert [h["actor"]["client_id"] for h in history] == [
-        f"test-{area.la.id.hex[:8]}",
-        f"test-{area.la.id.hex[:8]}",
-        f"test-{area.provider.id.hex[:8]}",
-        f"test-{area.la.id.hex[:8]}",
+        f"test-{area.la.id.hex}",
+        f"test-{area.la.id.hex}",
+        f"test-{area.provider.id.hex}",
+        f"test-{area.la.id.hex}",
     ]
     times = [datetime.fromisoformat(h["occurred_at"]) for h in history]
     assert times == sorted(times)

@@ -57,7 +57,7 @@ async def test_each_qa_status_change_is_an_event_with_actor_time_and_reason(
     assert events[1].data["conditions"] == "Daily returns by 10:00"
     for event in events:
         assert event.actor_organisation_id == city.id
-        assert event.actor_client_id == f"test-{city.id.hex[:8]}"
+        assert event.actor_client_id == f"test-{city.id.hex}"
         assert started <= event.occurred_at <= datetime.now(UTC)
         assert event.subject_type == "provider"
     # each change moved the entry to a new version, and the event names it
@@ -86,7 +86,7 @@ async def test_raising_a_concern_is_an_event_with_actor_time_and_reason(
     (event,) = await _events(db, provider)
     assert event.type == "provider.concern_raised"
     assert event.actor_organisation_id == school.id
-    assert event.actor_client_id == f"test-{school.id.hex[:8]}"
+    assert event.actor_client_id == f"test-{school.id.hex}"
     assert started <= event.occurred_at <= datetime.now(UTC)
     assert event.data == {
         "reason": "No sign-in at the gate",

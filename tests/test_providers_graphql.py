@@ -11,7 +11,7 @@ import httpx
 from fastapi import FastAPI
 
 from aphub.db import Database
-from tests.factories import auth, token_for
+from tests.factories import auth, read_client_record, token_for
 from tests.provider_factories import (
     PROVIDER_FIELDS,
     add_location,
@@ -57,6 +57,7 @@ async def test_graphql_provider_page_runs_a_fixed_number_of_statements_whatever_
         await add_offer(db, provider, sites, type="tuition", name="Tuition")
         await add_offer(db, provider, sites[:1], type="vocational", name="Vocational")
     token = token_for(app, await make_school(db, city))
+    await read_client_record(client, auth(token))
 
     counts = {}
     for size in (1, 5, 25):
@@ -81,6 +82,7 @@ async def test_rest_search_page_runs_a_fixed_number_of_statements_whatever_its_s
         provider = await make_provider(db, city, f"Provider {n:02}")
         await add_offer(db, provider, [await add_location(db, provider)])
     token = token_for(app, await make_school(db, city))
+    await read_client_record(client, auth(token))
     counts = {}
     for size in (1, 12):
         with counted_statements(db) as statements:
@@ -251,6 +253,7 @@ async def test_graphql_page_size_is_bounded_before_any_sql(
     client: httpx.AsyncClient, app: FastAPI, db: Database
 ) -> None:
     token = token_for(app, await make_school(db, await make_la(db, "201")))
+    await read_client_record(client, auth(token))
     with counted_statements(db) as statements:
         body = await gql(client, token, PAGE, {"first": 501})
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

@@ -15,7 +15,7 @@ from aphub.db import Database
 from aphub.demo import DemoArea, load_organisations
 from aphub.demo.providers import load_provider_directory
 from aphub.models import Organisation
-from tests.factories import auth, make_org, token_for
+from tests.factories import auth, make_org, register_client, token_for
 from tests.provider_factories import (
     PROVIDER_FIELDS,
     add_location,
@@ -122,6 +122,7 @@ async def test_demo_area_has_two_unregistered_approved_ks4_vocational_providers_
         area = DemoArea()
         await load_organisations(uow, area)
         await load_provider_directory(uow, area)
+    await register_client(db, area.orgs["school_aldgate"])
     token = token_for(app, area.orgs["school_aldgate"])
 
     found = await _search(client, token, **REST_CRITERIA)

@@ -31,6 +31,7 @@ from schemathesis.checks import negative_data_rejection
 from schemathesis.config import SchemathesisConfig
 from schemathesis.python.asgi import shutdown_lifespans
 
+from aphub.auth.scopes import SCOPE_BOUNDS
 from aphub.config import Settings
 from aphub.contracts import render_contracts
 from aphub.ids import uuid7
@@ -74,6 +75,13 @@ async def fuzz_callers(superuser: asyncpg.Connection) -> AsyncIterator[dict[str,
             f"Fuzz {kind}",
             "201" if kind == "local_authority" else None,
             la if kind in ("school", "provider") else None,
+        )
+        await superuser.execute(
+            "INSERT INTO api_clients (id, client_id, secret_hash, organisation_id, name, "
+            "scopes, approved_at) VALUES (gen_random_uuid(), $1, '-', $2, 'fuzz', $3, now())",
+            f"test-{organisation_id.hex}",
+            organisation_id,
+            sorted(SCOPE_BOUNDS[kind]),
         )
     yield callers
     await empty_all_tables(superuser)

@@ -177,7 +177,7 @@ async def test_an_unknown_query_parameter_is_400_naming_it(
     client: httpx.AsyncClient, app: FastAPI, db: Database
 ) -> None:
     la = auth(token_for(app, await make_org(db, "local_authority")))
-    for path in ("/v1/children?updated_since=2026-01-01T00:00:00Z", "/v1/placements?uln=1"):
+    for path in ("/v1/children?changed_since=2026-01-01T00:00:00Z", "/v1/placements?uln=1"):
         r = await client.get(path, headers=la)
         assert r.status_code == 400, r.text
         name = path.split("?")[1].split("=")[0]

@@ -98,9 +98,9 @@ async def test_the_statement_shows_exactly_what_the_policy_decides_for_every_dec
     app: FastAPI, db: Database, client: httpx.AsyncClient, superuser: asyncpg.Connection
 ) -> None:
     area = await make_area(app, db)
-    cid = await make_child(
-        client, area, upn="H801200001001", former_upns=["B801200005001"], looked_after=True
-    )
+    cid = await make_child(client, area, upn="H801200001001", former_upns=["B801200005001"])
+    # recorded by children's social care, whose category it is (the LA only reads it)
+    await superuser.execute("UPDATE children SET looked_after = true WHERE id = $1", uuid.UUID(cid))
     await involve(client, area, cid, area.health, categories=["health"])
     for section, content, author in [
         ("about_me", {"summary": "Likes maps", "interests": "Trains"}, area.la),

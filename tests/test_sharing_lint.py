@@ -123,10 +123,32 @@ INTERNAL_READERS: dict[tuple[str, str], str] = {
         "names exist and are of the right type, and whether another child holds a UPN being "
         "given (answered without naming that child)"
     ),
+    ("children/matching.py", "_CANDIDATES"): (
+        "the master person index's own comparison of a posted child with the records the hub "
+        "holds: the answer never names or depends on a record the caller cannot see (an "
+        "exact match enrols into it and answers as the caller now sees it; a partial one is "
+        "answered as a new child and flagged to the home LA)"
+    ),
+    ("children/matching.py", "_PAIR"): (
+        "a guard of resolving a possible duplicate: the two records' home LAs and merge "
+        "state, to refuse anyone but their home LA (404) before anything is answered"
+    ),
+    ("children/matching.py", "_MOVE"): (
+        "the merge itself, by the home LA `_pair` decided: which passport sections the "
+        "survivor lacks; nothing is read back to the caller"
+    ),
+    ("children/service.py", "_attach"): (
+        "the roll entries a matched record already holds, to add a posted enrolment once; "
+        "the caller is answered with the record as the gate shapes it for them"
+    ),
     ("demo/attendance.py", "PLACEMENTS"): _DEMO,
     ("demo/placements.py", "load_placements"): _DEMO,
     ("events/log.py", "_OUTBOX"): (
         "the sealer moves committed outbox rows into the hash chain; nothing is answered"
+    ),
+    ("events/checkpoints.py", "prefix_of_chain"): (
+        "`aphub verify-log --checkpoint`: the hash of the event a signed checkpoint covers, "
+        "compared with the checkpoint; prints sequence numbers only"
     ),
     ("events/verify.py", "_EVENTS"): (
         "`aphub verify-log` recomputes the hash chain over the whole log: an operator's "
@@ -170,7 +192,9 @@ class Read:
 
 # Functions of other modules that decide visibility (they are the sharing layer's, or
 # answer 404 by its condition): calling one before a read sanctions the read.
-DECIDING = frozenset({"locked", "lock_visible", "is_visible", "require_placement", "require_child"})
+DECIDING = frozenset(
+    {"locked", "lock_visible", "is_visible", "require_placement", "require_child", "visible_ids"}
+)
 
 
 def _sharing_names(tree: ast.Module) -> set[str]:

@@ -37,7 +37,7 @@ def keyed(headers: dict[str, str], key: str) -> dict[str, str]:
 
 def client_id(area: Area) -> str:
     """The client of the area provider's token (see `tests.factories.token_for`)."""
-    return f"test-{area.provider.id.hex[:8]}"
+    return f"test-{area.provider.id.hex}"
 
 
 async def written(superuser: asyncpg.Connection, pid: str) -> tuple[int, int, int]:

@@ -114,17 +114,33 @@ def cmd_clients_create(args: argparse.Namespace) -> None:
     asyncio.run(run())
 
 
-def cmd_verify_log(_args: argparse.Namespace) -> None:
+def cmd_verify_log(args: argparse.Namespace) -> None:
+    from aphub.auth.keys import KeyRing
+    from aphub.events.checkpoints import CheckpointError, prefix_of_chain, verify_signature
     from aphub.events.verify import verify_chain
+
+    checkpoint = json.loads(Path(args.checkpoint).read_text()) if args.checkpoint else None
 
     async def run() -> bool:
         database = _database()
         try:
-            result = await verify_chain(database)
+            result = await verify_chain(database, progress=_progress)
+            if checkpoint is not None and result.ok:
+                try:
+                    verify_signature(checkpoint, KeyRing(get_settings().data_dir))
+                    await prefix_of_chain(database, checkpoint)
+                except CheckpointError as exc:
+                    print(f"event log does NOT extend the checkpoint: {exc}", file=sys.stderr)
+                    return False
         finally:
             await database.dispose()
         if result.ok:
             print(f"event log verified: {result.checked} events, chain intact")
+            if checkpoint is not None:
+                print(
+                    f"checkpoint of {checkpoint['tree_size']} events signed "
+                    f"{checkpoint['signed_at']}: a prefix of today's chain"
+                )
         else:
             print(
                 f"event log BROKEN at seq {result.first_bad_seq} (event {result.first_bad_id}): "
@@ -140,6 +156,10 @@ def cmd_verify_log(_args: argparse.Namespace) -> None:
 
     if not asyncio.run(run()):
         sys.exit(1)
+
+
+def _progress(checked: int) -> None:
+    print(f"  {checked:,} events verified", file=sys.stderr, flush=True)
 
 
 def _as_of(value: str | None) -> datetime | None:
@@ -183,7 +203,7 @@ def cmd_jobs_serve(_args: argparse.Namespace) -> None:
     """The scheduled jobs in a process of their own, for deployments that run the web
     workers with APHUB_JOBS=false: a run over a large area then never holds a worker that
     is answering requests."""
-    from aphub.attendance.jobs import concerns_every
+    from aphub import jobs
 
     settings = get_settings()
     configure_logging(settings.log_level)
@@ -191,17 +211,27 @@ def cmd_jobs_serve(_args: argparse.Namespace) -> None:
     async def run() -> None:
         database = _database()
         try:
-            await concerns_every(database, settings.jobs_interval_minutes)
+            await jobs.serve(database, settings)
         finally:
             await database.dispose()
 
-    print(
-        f"aphub jobs: attendance concerns every {settings.jobs_interval_minutes} min",
-        flush=True,
-    )
+    for job in jobs.JOBS:
+        print(f"aphub jobs: {job.name} every {job.every_minutes(settings):g} min", flush=True)
     # each run is one transaction: one interrupted rolls back whole
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
+
+
+def cmd_keys_rotate(_args: argparse.Namespace) -> None:
+    from aphub.auth.keys import rotate_keys
+
+    settings = get_settings()
+    retired, new = rotate_keys(settings.data_dir)
+    print(
+        f"signing key {new} in service; {retired} retired (it verifies the tokens it signed, "
+        "and stays in the JWKS, for the next 24 hours). Running hubs pick the new key up "
+        "when they meet a token it signed, or on restart."
+    )
 
 
 def cmd_openapi(args: argparse.Namespace) -> None:
@@ -235,9 +265,20 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--scope", action="append", help="repeat; default: the type's scopes")
     create.set_defaults(func=cmd_clients_create)
 
-    sub.add_parser(
+    verify = sub.add_parser(
         "verify-log", help="recompute the event log's hash chain; exit 1 naming the first bad event"
-    ).set_defaults(func=cmd_verify_log)
+    )
+    verify.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        help="a signed checkpoint (JSON, as the feed carries it) that the chain must extend",
+    )
+    verify.set_defaults(func=cmd_verify_log)
+    keys = sub.add_parser("keys", help="the hub's signing keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    keys_sub.add_parser(
+        "rotate", help="retire the signing key (it verifies its tokens for 24 hours) and make one"
+    ).set_defaults(func=cmd_keys_rotate)
 
     jobs = sub.add_parser("jobs", help="run the scheduled jobs, now or on their schedule")
     jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True)

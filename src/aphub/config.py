@@ -52,10 +52,11 @@ class Settings(BaseSettings):
         description="Path to an information-sharing policy file replacing the default.",
     )
     migrate_on_start: bool = True
-    jobs: bool = Field(
-        default=True, description="Run the scheduled jobs (attendance concerns) in the app."
-    )
+    jobs: bool = Field(default=True, description="Run the scheduled jobs in the app.")
     jobs_interval_minutes: int = Field(default=15, ge=1, le=1440)
+    checkpoint_interval_minutes: int = Field(
+        default=5, ge=1, le=1440, description="How often the event log's head is signed"
+    )
 
 
 @lru_cache

@@ -13,11 +13,11 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
-from aphub import __version__
+from aphub import __version__, jobs
 from aphub.api.routes import FastPath, install
 from aphub.api.table import ENDPOINTS
-from aphub.attendance import jobs
-from aphub.auth.keys import load_or_create_signing_key
+from aphub.auth.clients import ClientRecords
+from aphub.auth.keys import KeyRing
 from aphub.auth.principal import RateLimiter
 from aphub.auth.tokens import TokenService
 from aphub.config import Settings, get_settings
@@ -134,7 +134,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             owned = app.state.db = Database(url, settings)
         # events a previous process committed but did not live to seal
         await app.state.db.seal_events()
-        job = jobs.start(app.state.db, settings.jobs_interval_minutes) if settings.jobs else None
+        job = jobs.start(app.state.db, settings) if settings.jobs else None
         yield
         if job is not None:
             await jobs.stop(job)
@@ -156,12 +156,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.settings = settings
     app.state.db = database
     app.state.tokens = TokenService(
-        load_or_create_signing_key(settings.data_dir),
+        KeyRing(settings.data_dir),
         issuer=settings.issuer,
         audience=settings.audience,
         ttl_seconds=settings.token_ttl_seconds,
     )
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.clients = ClientRecords()
     install_error_handlers(app)
     hot = install(app, ENDPOINTS)
     app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)

@@ -34,21 +34,21 @@ from aphub.http import parse_if_match
 log = logging.getLogger("aphub.errors")
 
 
-def authenticate(request: Request, scope: str | None) -> Principal:
+async def authenticate(request: Request, scope: str | None) -> Principal:
     """The caller, from its bearer token: 401 without one, 403 without `scope`. The one
     place a request is counted against its client's rate limit."""
     token = bearer_token(request.headers.get("authorization"))
     if token is None:
         raise Unauthorised("An access token is required", error="invalid_request")
-    principal = principal_from_token(request, token)
+    principal = await principal_from_token(request, token)
     if scope is not None:
         principal.require(scope)
     return principal
 
 
-def _optional_principal(request: Request) -> Principal | None:
+async def _optional_principal(request: Request) -> Principal | None:
     token = bearer_token(request.headers.get("authorization"))
-    return principal_from_token(request, token) if token else None
+    return await principal_from_token(request, token) if token else None
 
 
 @cache
@@ -109,9 +109,9 @@ async def _serve(endpoint: Endpoint, request: Request) -> Response:
     signature = endpoint.signature
     principal: Principal | None
     if endpoint.public:
-        principal = _optional_principal(request) if signature.principal else None
+        principal = await _optional_principal(request) if signature.principal else None
     else:
-        principal = authenticate(request, endpoint.scope)
+        principal = await authenticate(request, endpoint.scope)
     key = None
     if endpoint.idempotent:
         key = idempotency.checked_key(request.headers.get(idempotency.HEADER))

@@ -148,7 +148,7 @@ def mark_json(row: Any) -> dict[str, Any]:
 def summary_json(
     row: Any, from_date: date | None, to_date: date | None, prefix: str = ""
 ) -> dict[str, Any]:
-    counts = {name: int(row[prefix + name] or 0) for name in COUNTS}
+    counts = {name: int(row.get(prefix + name) or 0) for name in COUNTS}
     possible = counts["possible"]
     percentage = round(counts["attended"] * 100 / possible, 1) if possible else None
     return {
@@ -224,6 +224,57 @@ async def child_summary(
         from_date=span[0],
         to_date=span[1],
     )
+
+
+@cache
+def _entry_exits_sql(organisation_type: str, policy: Policy) -> str:
+    visible = _visible(organisation_type, policy)
+    return (
+        "SELECT p.id AS owner, span.first, span.last, e.*, x.* FROM placements p "
+        "CROSS JOIN LATERAL (SELECT min(m.date) AS first, max(m.date) AS last "
+        "FROM attendance_marks m WHERE m.placement_id = p.id) span "
+        f"CROSS JOIN LATERAL (SELECT {AGGREGATES.replace(' AS ', ' AS entry_')} "
+        "FROM attendance_marks m WHERE m.placement_id = p.id "
+        "AND m.date BETWEEN span.first AND span.first + 27) e "
+        f"CROSS JOIN LATERAL (SELECT {AGGREGATES.replace(' AS ', ' AS exit_')} "
+        "FROM attendance_marks m WHERE m.placement_id = p.id "
+        "AND m.date BETWEEN span.last - 27 AND span.last) x "
+        f"WHERE p.id = ANY(:placement_ids::uuid[]) AND {visible}"
+    )
+
+
+async def entry_exits(
+    uow: ReadUnit, principal: Principal, placement_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Any]:
+    """`entry_exit` of each placement the caller may see, in one statement."""
+    rows = await uow.fetch(
+        _entry_exits_sql(principal.organisation_type, active_policy()),
+        org=principal.organisation_id,
+        placement_ids=placement_ids,
+    )
+    return {row["owner"]: row for row in rows}
+
+
+@cache
+def _summaries_sql(organisation_type: str, policy: Policy) -> str:
+    visible = _visible(organisation_type, policy)
+    return (
+        f"SELECT p.id AS owner, s.* FROM placements p CROSS JOIN LATERAL (SELECT {AGGREGATES} "
+        "FROM attendance_marks m WHERE m.placement_id = p.id) s "
+        f"WHERE p.id = ANY(:placement_ids::uuid[]) AND {visible}"
+    )
+
+
+async def summaries_of(
+    uow: ReadUnit, principal: Principal, placement_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """Every mark so far of each placement the caller may see, counted: one statement."""
+    rows = await uow.fetch(
+        _summaries_sql(principal.organisation_type, active_policy()),
+        org=principal.organisation_id,
+        placement_ids=placement_ids,
+    )
+    return {row["owner"]: summary_json(row, None, None) for row in rows}
 
 
 async def entry_exit(uow: ReadUnit, principal: Principal, placement_id: uuid.UUID) -> Any:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
-from fastapi.security import OAuth2, SecurityScopes
+from fastapi.security import OAuth2
 
+from aphub.auth.clients import ClientRecords
 from aphub.auth.scopes import SCOPES
 from aphub.auth.tokens import TokenService
 from aphub.errors import Forbidden, RateLimited, Unauthorised
@@ -70,9 +70,13 @@ class RateLimiter:
         self._buckets[key] = (tokens - 1.0, now)
 
 
-def principal_from_token(request: Request, token: str) -> Principal:
+async def principal_from_token(request: Request, token: str) -> Principal:
+    """The caller a bearer token names, checked against its client's record, and counted
+    once against its client's rate limit."""
     tokens: TokenService = request.app.state.tokens
     claims = tokens.verify(token)
+    clients: ClientRecords = request.app.state.clients
+    await clients.check(request.app.state.db, claims)
     request.app.state.rate_limiter.check(claims.client_id)
     request.scope.setdefault("state", {})["client_id"] = claims.client_id
     return Principal(
@@ -90,16 +94,3 @@ def bearer_token(authorization: str | None) -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorised("Send the access token as `Authorization: Bearer <token>`")
     return token.strip()
-
-
-async def get_principal(
-    request: Request,
-    security_scopes: SecurityScopes,
-    _scheme: Annotated[str | None, Depends(oauth2_scheme)],
-) -> Principal:
-    token = bearer_token(request.headers.get("authorization"))
-    if token is None:
-        raise Unauthorised("An access token is required", error="invalid_request")
-    principal = principal_from_token(request, token)
-    principal.require(*security_scopes.scopes)
-    return principal

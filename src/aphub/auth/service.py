@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 
-from aphub.auth.scopes import DEFAULT_SCOPES, unknown_scopes
+from aphub.auth.scopes import CHILD_SCOPES, DEFAULT_SCOPES, beyond_bounds, unknown_scopes
 from aphub.db import ReadUnit, WriteUnit
-from aphub.errors import Invalid, NotFound
+from aphub.errors import Conflict, Invalid, NotFound
 from aphub.events.log import Actor, record
 from aphub.models import ApiClient, Organisation
 
@@ -37,6 +37,15 @@ class AuthenticatedClient:
     scopes: list[str]
 
 
+async def _has_admin_client(uow: WriteUnit, organisation_id: uuid.UUID) -> bool:
+    row = await uow.fetchrow(
+        "SELECT 1 FROM api_clients WHERE organisation_id = :org AND revoked_at IS NULL "
+        "AND approved_at IS NOT NULL AND 'clients:admin' = ANY(scopes) LIMIT 1",
+        org=organisation_id,
+    )
+    return row is not None
+
+
 async def create_client(
     uow: WriteUnit,
     organisation_id: uuid.UUID,
@@ -44,6 +53,11 @@ async def create_client(
     scopes: list[str] | None,
     actor: Actor,
 ) -> IssuedClient:
+    """Credentials for an organisation. Scopes default to its type's and are bounded by
+    it (an operator or dashboard never holds a child scope). The operator creating child
+    scopes or `clients:admin` for an organisation that has an admin client of its own
+    creates them awaiting that admin's approval: separation of duties, so whoever runs the
+    hub cannot give itself sight of a local area's children."""
     organisation = await uow.session.get(Organisation, organisation_id)
     if organisation is None:
         raise NotFound("No such organisation")
@@ -51,8 +65,15 @@ async def create_client(
     unknown = unknown_scopes(chosen)
     if unknown:
         raise Invalid.field("scopes", f"Unknown scopes: {', '.join(unknown)}")
-    if "organisations:admin" in chosen and organisation.type != "operator":
-        raise Invalid.field("scopes", "Only the operator may hold organisations:admin")
+    refused = beyond_bounds(organisation.type, chosen)
+    if refused:
+        raise Invalid.field(
+            "scopes",
+            f"An organisation of type {organisation.type} may not hold: {', '.join(refused)}",
+        )
+    sensitive = bool(set(chosen) & (CHILD_SCOPES | {"clients:admin"}))
+    by_operator = actor.organisation_id is not None and actor.organisation_id != organisation.id
+    pending = by_operator and sensitive and await _has_admin_client(uow, organisation.id)
     secret = secrets.token_urlsafe(32)
     client = ApiClient(
         client_id=f"{organisation.type[:3]}_{secrets.token_hex(10)}",
@@ -60,8 +81,13 @@ async def create_client(
         organisation_id=organisation.id,
         name=name,
         scopes=sorted(set(chosen)),
+        created_by_organisation_id=actor.organisation_id,
+        created_by_client_id=actor.client_id,
     )
     uow.session.add(client)
+    await uow.session.flush()
+    if not pending:
+        client.approved_at = client.created_at
     await uow.session.flush()
     await uow.session.refresh(client)
     record(
@@ -75,9 +101,42 @@ async def create_client(
             "client_id": client.client_id,
             "name": client.name,
             "scopes": client.scopes,
+            "awaiting_approval": pending,
         },
     )
     return IssuedClient(client, secret)
+
+
+async def approve_client(
+    uow: WriteUnit, organisation_id: uuid.UUID, client_id: str, actor: Actor
+) -> ApiClient:
+    """The organisation's admin approves a client the operator created for it."""
+    client = await uow.session.scalar(
+        select(ApiClient)
+        .where(
+            ApiClient.organisation_id == organisation_id,
+            ApiClient.client_id == client_id,
+            ApiClient.revoked_at.is_(None),
+        )
+        .with_for_update()
+    )
+    if client is None:
+        raise NotFound("No such active client for this organisation")
+    if client.approved_at is not None:
+        raise Conflict("This client is approved already")
+    client.approved_at = func.now()
+    client.approved_by_client_id = actor.client_id
+    await uow.session.flush()
+    await uow.session.refresh(client)
+    record(
+        uow,
+        type="client.approved",
+        subject_type="client",
+        subject_id=client.id,
+        actor=actor,
+        data={"organisation_id": str(organisation_id), "client_id": client_id},
+    )
+    return client
 
 
 async def authenticate_client(
@@ -90,6 +149,7 @@ async def authenticate_client(
             .where(
                 ApiClient.client_id == client_id,
                 ApiClient.revoked_at.is_(None),
+                ApiClient.approved_at.is_not(None),
                 Organisation.active.is_(True),
             )
         )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import jwt
 
-from aphub.auth.keys import ALGORITHM, SigningKey
+from aphub.auth.keys import ALGORITHM, KeyRing, SigningKey
 from aphub.errors import Unauthorised
 
 _LEEWAY_SECONDS = 30
@@ -31,12 +31,17 @@ class Claims:
 
 
 class TokenService:
-    def __init__(self, key: SigningKey, *, issuer: str, audience: str, ttl_seconds: int) -> None:
-        self.key = key
+    def __init__(self, keys: KeyRing, *, issuer: str, audience: str, ttl_seconds: int) -> None:
+        self.keys = keys
         self.issuer = issuer
         self.audience = audience
         self.ttl_seconds = ttl_seconds
         self._cache: OrderedDict[str, Claims] = OrderedDict()
+
+    @property
+    def key(self) -> SigningKey:
+        """The key that signs."""
+        return self.keys.current
 
     def issue(
         self,
@@ -78,10 +83,17 @@ class TokenService:
 
     def _decode(self, token: str) -> Claims:
         try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError:
+            raise Unauthorised("The access token is malformed") from None
+        key = self.keys.verifying(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise Unauthorised("The access token is signed by a key this hub does not know")
+        try:
             # Only ES256 with our key: `alg: none` and HMAC-with-the-public-key are refused.
             payload = jwt.decode(
                 token,
-                self.key.public_key,
+                key.public_key,
                 algorithms=[ALGORITHM],
                 audience=self.audience,
                 issuer=self.issuer,

@@ -31,7 +31,7 @@ from aphub.http import etag
 from aphub.pagination import cursor_id, decode_cursor, encode_cursor
 from aphub.sharing import gate
 from aphub.sharing.fields import CATEGORIES, SECTION_FIELDS
-from aphub.types import UPN, NHSNumber
+from aphub.types import UPN, NHSNumber, Timestamp
 
 READ = "passports:read"
 WRITE = "passports:write"
@@ -59,6 +59,11 @@ class ChildrenQuery(PageParams):
         "the record, enrolments and access of each child; the passport, the bulk of a "
         "child's data, comes with this or with the child's own read.",
     )
+    updated_since: Timestamp | None = Field(
+        None,
+        description="Only children whose record (identity and status fields) changed at or "
+        "after this time; the event feed carries every change",
+    )
 
 
 async def list_children(unit: ReadUnit, principal: Principal, query: ChildrenQuery) -> Response:
@@ -70,14 +75,20 @@ async def list_children(unit: ReadUnit, principal: Principal, query: ChildrenQue
         after=cursor_id(query.cursor),
         limit=query.limit,
         passport=query.include == "passport",
+        updated_since=query.updated_since,
     )
     next_cursor = encode_cursor([str(last)]) if last else None
     return json_response({"items": rows, "next_cursor": next_cursor})
 
 
 async def create_child(unit: WriteUnit, principal: Principal, body: ChildCreate) -> Response:
-    child_id = await service.create_child(unit, principal, body)
-    return child_response(await gate.read_child(unit, principal, child_id), 201)
+    child_id, created = await service.create_child(unit, principal, body)
+    child = await gate.read_child(unit, principal, child_id)
+    if created:
+        return child_response(child, 201)
+    response = child_response(child)  # matched: the record the caller enrols into
+    response.headers["Content-Location"] = f"/v1/children/{child_id}"
+    return response
 
 
 async def get_child(unit: ReadUnit, principal: Principal, child_id: uuid.UUID) -> Response:
@@ -194,12 +205,32 @@ ENDPOINTS = [
         "POST",
         "/v1/children",
         create_child,
-        "Record a child (409 with existing_id if already recorded)",
+        "Record a child, or enrol them when the hub holds them already",
+        description=(
+            "A school or trust posting a child is enrolling them: when UPN, date of birth "
+            "and surname all match a record the hub holds, the roll entries join that "
+            "record and the answer is 200 with the record as you may now see it. Otherwise "
+            "a record is created (201); a partial match with another record (a UPN, an NHS "
+            "number, or names and date of birth alike) is flagged to the home LAs to merge "
+            "or mark distinct, and never named to you. A local authority records its own "
+            "residents the same way. Fields outside your sharing agreement's write grant "
+            "are refused (403 names them)."
+        ),
         scope=WRITE,
         response=ChildView,
         status=201,
         tags=TAGS,
-        events=("child.created",),
+        events=("child.created", "child.enrolment_recorded", "child.possible_duplicate"),
+        openapi_extra={
+            "responses": {
+                "200": {
+                    "description": "Matched a record the hub holds: enrolled into it",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/ChildView"}}
+                    },
+                }
+            }
+        },
     ),
     Endpoint(
         "GET",

@@ -7,35 +7,33 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 
+from aphub.auth.principal import Principal
 from aphub.children import access_log, consents, involvements, passports, service
-from aphub.children.consent_schemas import ConsentCreate
-from aphub.children.endpoints import before_version
+from aphub.children.endpoints import ChildrenQuery, before_version
 from aphub.children.graphql_inputs import (
-    ChildCreateInput,
-    ChildUpdateInput,
-    ConsentInput,
-    InvolvementInput,
     parse,
-    present,
 )
-from aphub.children.involvement_schemas import InvolvementCreate
-from aphub.children.passport_schemas import parse_changes
 from aphub.children.record_endpoints import access_log_cursor, encode_access_log_cursor
-from aphub.children.schemas import ChildCreate, ChildUpdate
 from aphub.db import ReadUnit
 from aphub.graphql.context import HubInfo
 from aphub.graphql.pages import checked_page_size
 from aphub.pagination import cursor_id, encode_cursor
+from aphub.placements import repository as placement_repository
 from aphub.sharing import gate
 from aphub.sharing.fields import SECTION_FIELDS
 from aphub.sharing.policy import active_policy
 from aphub.sharing.shape import plain
+
+if TYPE_CHECKING:
+    from aphub.placements.graphql import PlacementNode
+# resolved when the schema is built: the two modules refer to each other
+LazyPlacement = Annotated["PlacementNode", strawberry.lazy("aphub.placements.graphql")]
 
 
 @strawberry.type
@@ -165,6 +163,16 @@ class ChildNode:
         rows = await loader.load(self.id)
         return [InvolvementNode.from_view(r) for r in rows if r["organisation_type"] in kinds]
 
+    @strawberry.field(
+        description="The child's placements you may see (as GET /v1/placements?child_id=)"
+    )
+    async def placements(self, info: HubInfo) -> list[LazyPlacement]:
+        from aphub.placements.graphql import PlacementNode
+
+        principal = info.context.principal("placements:read")
+        loader = _children_loader(info, "child_placements", _placements_of(principal))
+        return [PlacementNode.from_json(body) for body in await loader.load(self.id)]
+
     @strawberry.field(description="Consents recorded (null unless you may read contacts)")
     async def consents(self, info: HubInfo) -> list[ConsentNode] | None:
         if "contacts" not in self.access.categories:
@@ -270,6 +278,13 @@ class AccessLogPage:
     next_cursor: str | None
 
 
+def _placements_of(principal: Principal) -> Batch:
+    async def batch(uow: ReadUnit, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Any]]:
+        return dict(await placement_repository.of_children(uow, principal, ids))
+
+    return batch
+
+
 @strawberry.type
 class ChildQuery:
     @strawberry.field(description="Children you may see (or those matching a UPN / NHS number)")
@@ -280,19 +295,23 @@ class ChildQuery:
         after: str | None = None,
         upn: str | None = None,
         nhs_number: str | None = None,
+        updated_since: str | None = None,
     ) -> ChildPage:
         principal = info.context.principal("passports:read")
         limit = checked_page_size(first)
-        after_id = cursor_id(after)
+        # the arguments checked by the model that checks REST's query string
+        given = {"upn": upn, "nhs_number": nhs_number, "updated_since": updated_since}
+        query = parse(ChildrenQuery, {k: v for k, v in given.items() if v is not None})
         rows, last = await service.list_children(
             info.context.unit,
             principal,
-            upn=upn,
-            nhs_number=nhs_number,
-            after=after_id,
+            upn=query.upn,
+            nhs_number=query.nhs_number,
+            after=cursor_id(after),
             limit=limit,
             passport=True,
             surface="graphql",
+            updated_since=query.updated_since,
         )
         return ChildPage(
             items=[ChildNode.from_shaped(r) for r in rows],
@@ -351,96 +370,3 @@ class ChildQuery:
             items=[AccessLogEntry(**row) for row in items],
             next_cursor=encode_access_log_cursor(last),
         )
-
-
-async def _shaped(info: HubInfo, child_id: uuid.UUID) -> ChildNode:
-    principal = info.context.principal()
-    shaped = await gate.read_child(info.context.unit, principal, child_id, surface="graphql")
-    return ChildNode.from_shaped(shaped)
-
-
-@strawberry.type
-class ChildMutation:
-    @strawberry.mutation(
-        description="Record a child (CONFLICT with extensions.existing_id if recorded)"
-    )
-    async def create_child(self, info: HubInfo, input: ChildCreateInput) -> ChildNode:
-        principal = info.context.principal("passports:write")
-        data = parse(ChildCreate, present(input, drop_null=True))
-        return await _shaped(info, await service.create_child(info.context.writer, principal, data))
-
-    @strawberry.mutation(description="Change identity or status fields you may write")
-    async def update_child(
-        self, info: HubInfo, id: uuid.UUID, input: ChildUpdateInput, if_match: int | None = None
-    ) -> ChildNode:
-        principal = info.context.principal("passports:write")
-        data = parse(ChildUpdate, present(input))
-        await service.update_child(info.context.writer, principal, id, data, if_match)
-        return await _shaped(info, id)
-
-    @strawberry.mutation(
-        description="Change fields of a passport section: `changes` holds the fields to set "
-        "(null clears), as in PATCH /v1/children/{id}/passport/{section}; `ifMatch` is the "
-        "section's version"
-    )
-    async def update_passport_section(
-        self,
-        info: HubInfo,
-        child_id: uuid.UUID,
-        section: str,
-        changes: JSON,
-        if_match: int | None = None,
-    ) -> ChildNode:
-        principal = info.context.principal("passports:write")
-        passports.known_section(section)
-        content = parse_changes(section, changes)
-        await passports.update_section(
-            info.context.writer, principal, child_id, section, content, if_match
-        )
-        return await _shaped(info, child_id)
-
-    @strawberry.mutation(description="Record a health or social care involvement")
-    async def record_involvement(
-        self, info: HubInfo, child_id: uuid.UUID, input: InvolvementInput
-    ) -> InvolvementNode:
-        principal = info.context.principal("passports:write")
-        data = parse(InvolvementCreate, present(input, drop_null=True))
-        row = await involvements.record_involvement(info.context.writer, principal, child_id, data)
-        return InvolvementNode.from_view(row)
-
-    @strawberry.mutation(description="End an involvement (default: now)")
-    async def end_involvement(
-        self,
-        info: HubInfo,
-        child_id: uuid.UUID,
-        involvement_id: uuid.UUID,
-        end_date: date | None = None,
-    ) -> InvolvementNode:
-        principal = info.context.principal("passports:write")
-        row = await involvements.end_involvement(
-            info.context.writer, principal, child_id, involvement_id, end_date
-        )
-        return InvolvementNode.from_view(row)
-
-    @strawberry.mutation(description="Record a consent given for the child")
-    async def record_consent(
-        self, info: HubInfo, child_id: uuid.UUID, input: ConsentInput
-    ) -> ConsentNode:
-        principal = info.context.principal("passports:write")
-        data = parse(ConsentCreate, present(input, drop_null=True))
-        row = await consents.record_consent(info.context.writer, principal, child_id, data)
-        return ConsentNode.from_view(row)
-
-    @strawberry.mutation(description="Record that a consent was withdrawn (default: today)")
-    async def withdraw_consent(
-        self,
-        info: HubInfo,
-        child_id: uuid.UUID,
-        consent_id: uuid.UUID,
-        withdrawn_on: date | None = None,
-    ) -> ConsentNode:
-        principal = info.context.principal("passports:write")
-        row = await consents.withdraw_consent(
-            info.context.writer, principal, child_id, consent_id, withdrawn_on
-        )
-        return ConsentNode.from_view(row)

@@ -9,24 +9,26 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
 from aphub.api.endpoint import Endpoint
 from aphub.api.requests import PageParams
 from aphub.auth.principal import Principal
-from aphub.children import access_log, consents, export, involvements
+from aphub.children import access_log, consents, export, involvements, matching
 from aphub.children.consent_schemas import Consent, ConsentCreate, ConsentPage, ConsentWithdraw
-from aphub.children.endpoints import READ, WRITE
+from aphub.children.endpoints import READ, WRITE, child_response
 from aphub.children.involvement_schemas import (
     Involvement,
     InvolvementCreate,
     InvolvementEnd,
     InvolvementPage,
 )
-from aphub.children.schemas import AccessLogPage, ChildExport
+from aphub.children.schemas import AccessLogPage, ChildExport, ChildView
 from aphub.db import ReadUnit, WriteUnit
-from aphub.errors import Invalid
+from aphub.errors import Forbidden, Invalid
 from aphub.pagination import cursor_id, decode_cursor, encode_cursor
+from aphub.sharing import gate
 
 AUDIT = "audit:read"
 
@@ -87,6 +89,47 @@ async def withdraw_consent(
     return await consents.withdraw_consent(unit, principal, child_id, consent_id, body.withdrawn_on)
 
 
+class DuplicateOf(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    other_child_id: uuid.UUID
+
+
+class PossibleDuplicate(BaseModel):
+    id: uuid.UUID
+    other_child_id: uuid.UUID
+    reasons: list[str]
+    flagged_at: str
+
+
+async def _as_home_la(unit: ReadUnit, principal: Principal, child_id: uuid.UUID) -> None:
+    decision = await gate.decide(unit, principal, child_id)
+    if "la_home" not in decision.rules:
+        raise Forbidden("Only the child's home local authority resolves possible duplicates")
+
+
+async def list_possible_duplicates(
+    unit: ReadUnit, principal: Principal, child_id: uuid.UUID
+) -> list[dict[str, Any]]:
+    await _as_home_la(unit, principal, child_id)
+    return await matching.open_duplicates(unit, child_id)
+
+
+async def merge_duplicate(
+    unit: WriteUnit, principal: Principal, child_id: uuid.UUID, body: DuplicateOf
+) -> Response:
+    await _as_home_la(unit, principal, child_id)
+    await matching.merge(unit, principal, child_id, body.other_child_id)
+    return child_response(await gate.read_child(unit, principal, child_id))
+
+
+async def mark_distinct(
+    unit: WriteUnit, principal: Principal, child_id: uuid.UUID, body: DuplicateOf
+) -> None:
+    await _as_home_la(unit, principal, child_id)
+    await matching.mark_distinct(unit, principal, child_id, body.other_child_id)
+
+
 def access_log_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
     values = decode_cursor(cursor, 2)
     if not values:
@@ -125,7 +168,49 @@ async def export_child(unit: ReadUnit, principal: Principal, child_id: uuid.UUID
 
 TAGS = ("involvements and consents",)
 AUDIT_TAGS = ("access audit",)
+MATCHING_TAGS = ("children",)
 ENDPOINTS = [
+    Endpoint(
+        "GET",
+        "/v1/children/{child_id}/duplicates",
+        list_possible_duplicates,
+        "Records that may be the same child (home LA only)",
+        description=(
+            "Flagged when a record was created with an identifier another record holds, "
+            "without the full match (UPN, date of birth, surname) that would have enrolled "
+            "into it. Merge them, or mark them distinct."
+        ),
+        scope=READ,
+        response=list[PossibleDuplicate],
+        tags=MATCHING_TAGS,
+    ),
+    Endpoint(
+        "POST",
+        "/v1/children/{child_id}/merge",
+        merge_duplicate,
+        "Merge a possible duplicate into this record (home LA only)",
+        description=(
+            "The other record's enrolments, placements, involvements, consents, concerns and "
+            "the passport sections this one lacks move here; its id keeps answering with "
+            "this record. Both records must have this home LA."
+        ),
+        scope=WRITE,
+        response=ChildView,
+        errors=(409,),
+        tags=MATCHING_TAGS,
+        events=("child.merged",),
+    ),
+    Endpoint(
+        "POST",
+        "/v1/children/{child_id}/distinct",
+        mark_distinct,
+        "Mark a possible duplicate as a different child (home LA only)",
+        scope=WRITE,
+        status=204,
+        errors=(409,),
+        tags=MATCHING_TAGS,
+        events=("child.marked_distinct",),
+    ),
     Endpoint(
         "GET",
         "/v1/children/{child_id}/involvements",

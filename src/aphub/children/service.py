@@ -8,18 +8,21 @@ grant is 403 naming them.
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal, or_, select
+from sqlalchemy import select
 
 from aphub.auth.principal import Principal
+from aphub.children import matching
 from aphub.children.schemas import ChildCreate, ChildUpdate, EnrolmentIn
 from aphub.db import ReadUnit, WriteUnit
-from aphub.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
+from aphub.errors import Forbidden, Invalid, NotFound, PreconditionFailed
 from aphub.events.log import Actor, record
 from aphub.models import Child, Enrolment, Organisation
 from aphub.sharing import gate
+from aphub.sharing.fields import FIELD_CATEGORY
+from aphub.sharing.policy import active_policy
 
 CREATORS = ("local_authority", "school", "trust")
 
@@ -77,40 +80,97 @@ def _creator_keeps_sight(
         raise Invalid.field("enrolments", "a trust records children on the roll of its schools")
 
 
-async def _existing_duplicate(uow: WriteUnit, principal: Principal, data: ChildCreate) -> None:
-    """409 if the child is already recorded. The existing id is given only when the caller
-    may see that child; otherwise the hub says no more than that the identifier is taken."""
-    same_person = (
-        (func.lower(Child.legal_first_name) == data.legal_first_name.lower())
-        & (func.lower(Child.legal_last_name) == data.legal_last_name.lower())
-        & (Child.date_of_birth == data.date_of_birth)
-        & (Child.home_la_id == data.home_la_id)
-    )
-    conditions: list[ColumnElement[bool]] = [same_person]
-    if data.upn:
-        conditions += [Child.upn == data.upn, literal(data.upn) == func.any(Child.former_upns)]
-    if data.nhs_number:
-        conditions.append(Child.nhs_number == data.nhs_number)
-    matches = list(await uow.session.scalars(select(Child.id).where(or_(*conditions)).limit(5)))
-    for match in matches:
-        try:
-            await gate.decide(uow, principal, match)
-        except NotFound:
+# The rule a creator sees its new record by (`_creator_keeps_sight` makes sure it does).
+CREATOR_RULES = {
+    "local_authority": "la_home",
+    "school": "school_on_roll",
+    "trust": "trust_school_roll",
+}
+
+
+# What a new record holds for a field not given: naming it is setting nothing.
+_RECORD_DEFAULTS: dict[str, object] = {
+    "sen_provision": "none",
+    "has_medical_needs": False,
+    "looked_after": False,
+    "child_in_need": False,
+    "child_protection_plan": False,
+    "young_carer": False,
+    "youth_justice": False,
+    "free_school_meals": False,
+}
+
+
+def _require_category_writes(principal: Principal, data: ChildCreate) -> None:
+    """A creator sets only what its sharing agreement lets it change on the record it
+    creates: the same 403 as a change names the fields (a school may not declare a child
+    looked after; the home LA may not record medical needs, which it only reads)."""
+    decision = active_policy().decide((CREATOR_RULES[principal.organisation_type],))
+    given = data.model_dump(exclude={"enrolments"})
+    fields = [
+        f
+        for f, value in given.items()
+        if f in FIELD_CATEGORY and value not in (None, [], _RECORD_DEFAULTS.get(f))
+    ]
+    gate.require_write(decision, [*fields, *(["enrolments"] if data.enrolments else [])])
+
+
+async def _attach(
+    uow: WriteUnit, principal: Principal, child_id: uuid.UUID, data: ChildCreate
+) -> None:
+    """A school or trust enrolling a child the hub holds: its roll entries join the
+    record (each an event the home LA receives); a repeated post adds nothing."""
+    held = {
+        (e.school_id, e.start_date)
+        for e in await uow.session.scalars(select(Enrolment).where(Enrolment.child_id == child_id))
+    }
+    for enrolment in data.enrolments:
+        if (enrolment.school_id, enrolment.start_date) in held:
             continue
-        raise Conflict("This child is already recorded", extra={"existing_id": str(match)})
-    if data.upn and await uow.session.scalar(select(Child.id).where(Child.upn == data.upn)):
-        raise Conflict(
-            "A child with this UPN is already recorded by another organisation; "
-            "ask the child's home local authority"
+        added = Enrolment(child_id=child_id, **enrolment.model_dump())
+        uow.session.add(added)
+        await uow.session.flush()
+        record(
+            uow,
+            type="child.enrolment_recorded",
+            subject_type="child",
+            subject_id=child_id,
+            child_id=child_id,
+            actor=actor_of(principal),
+            data={
+                "enrolment_id": str(added.id),
+                **enrolment.model_dump(mode="json"),
+                "matched": True,
+            },
         )
 
 
-async def create_child(uow: WriteUnit, principal: Principal, data: ChildCreate) -> uuid.UUID:
+async def create_child(
+    uow: WriteUnit, principal: Principal, data: ChildCreate
+) -> tuple[uuid.UUID, bool]:
+    """The child's record, and whether it was created (or matched an existing one: see
+    `aphub.children.matching`)."""
     if principal.organisation_type not in CREATORS:
         raise Forbidden("Only local authorities, schools and trusts record children")
     orgs = await _check_references(uow, data)
     _creator_keeps_sight(principal, data, orgs)
-    await _existing_duplicate(uow, principal, data)
+    _require_category_writes(principal, data)
+    found = await matching.matches(uow, data)
+    exact = next(
+        (
+            m
+            for m in found
+            if m.exact
+            and (
+                principal.organisation_type != "local_authority" or m.home_la_id == data.home_la_id
+            )
+        ),
+        None,
+    )
+    if exact is not None:
+        if principal.organisation_type != "local_authority":
+            await _attach(uow, principal, exact.child_id, data)
+        return exact.child_id, False
     values = data.model_dump(exclude={"enrolments"}, exclude_none=True)
     child = Child(**values, created_by_id=principal.organisation_id)
     uow.session.add(child)
@@ -128,7 +188,8 @@ async def create_child(uow: WriteUnit, principal: Principal, data: ChildCreate) 
         actor=actor_of(principal),
         data={"home_la_id": str(data.home_la_id), "enrolments": len(data.enrolments)},
     )
-    return child.id
+    await matching.flag_possible_duplicates(uow, child.id, found, actor_of(principal))
+    return child.id, True
 
 
 async def _check_update_references(uow: WriteUnit, child: Child, changes: dict[str, Any]) -> None:
@@ -139,15 +200,6 @@ async def _check_update_references(uow: WriteUnit, child: Child, changes: dict[s
         if la is None or la.type != "local_authority":
             raise Invalid.field(
                 "looked_after_la_id", "looked_after_la_id must name a local authority"
-            )
-    upn = changes.get("upn")
-    if upn is not None and upn != child.upn:
-        taken = await uow.session.scalar(
-            select(Child.id).where(Child.upn == upn, Child.id != child.id)
-        )
-        if taken is not None:
-            raise Conflict(
-                "Another child is recorded with this UPN; ask the child's home local authority"
             )
 
 
@@ -175,6 +227,15 @@ async def update_child(
         setattr(child, field, value)
     child.version += 1
     await uow.session.flush()
+    if changes.get("upn"):
+        # another record holding the UPN is flagged to the home LAs, never named here
+        holders = await uow.session.scalars(
+            select(Child.id).where(
+                Child.upn == changes["upn"], Child.id != child.id, Child.merged_into_id.is_(None)
+            )
+        )
+        partial = [matching.Match(h, child.home_la_id, False, ("upn",)) for h in holders]
+        await matching.flag_possible_duplicates(uow, child.id, partial, actor_of(principal))
     record(
         uow,
         type="child.updated",
@@ -247,13 +308,20 @@ async def list_children(
     limit: int,
     passport: bool,
     surface: str = "rest",
+    updated_since: datetime | None = None,
 ) -> tuple[list[dict[str, Any]], uuid.UUID | None]:
     if upn or nhs_number:
         return await gate.read_matching(
             uow, principal, upn=upn, nhs_number=nhs_number, passport=passport, surface=surface
         ), None
     rows = await gate.read_children(
-        uow, principal, after=after, limit=limit, passport=passport, surface=surface
+        uow,
+        principal,
+        after=after,
+        limit=limit,
+        passport=passport,
+        surface=surface,
+        since=updated_since,
     )
     # No look-ahead row: every row read is audited, so none is read without being returned.
     # A full page therefore carries a cursor even when the next page turns out empty.

@@ -9,10 +9,11 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from aphub.api.endpoint import Endpoint
-from aphub.api.requests import QueryParams
+from aphub.api.requests import PageParams, QueryParams
 from aphub.auth.principal import Principal
 from aphub.db import ReadUnit
 from aphub.errors import Invalid
+from aphub.events import checkpoints
 from aphub.events.feed import read_feed
 from aphub.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 
@@ -36,9 +37,29 @@ class CloudEvent(BaseModel):
     data: dict[str, Any] | None = None
 
 
+class Checkpoint(BaseModel):
+    """The event log's size and head hash at a moment, signed by the hub (a JWS verified
+    with /.well-known/jwks.json). Keep the ones you see: `aphub verify-log --checkpoint`
+    proves a kept one is a prefix of the log as it stands."""
+
+    tree_size: int
+    head: str
+    signed_at: str
+    kid: str
+    signature: str
+
+
 class EventPage(BaseModel):
     items: list[CloudEvent]
     next_cursor: str = Field(description="Poll again with this; it is never null")
+    checkpoint: Checkpoint | None = Field(
+        default=None, description="The latest signed checkpoint of the whole log"
+    )
+
+
+class CheckpointPage(BaseModel):
+    items: list[Checkpoint]
+    next_cursor: str | None
 
 
 class FeedQuery(QueryParams):
@@ -57,7 +78,24 @@ async def list_events(unit: ReadUnit, principal: Principal, query: FeedQuery) ->
         position = values[0]
     items, resume = await read_feed(unit, principal, position, query.limit)
     # each event carries exactly the attributes the caller may receive
-    body = {"items": items, "next_cursor": encode_cursor([resume])}
+    body = {
+        "items": items,
+        "next_cursor": encode_cursor([resume]),
+        "checkpoint": await checkpoints.latest(unit),
+    }
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+async def list_checkpoints(unit: ReadUnit, principal: Principal, query: PageParams) -> Response:
+    before = None
+    values = decode_cursor(query.cursor, 1)
+    if values:
+        if not isinstance(values[0], int) or isinstance(values[0], bool):
+            raise Invalid.field("cursor", "The cursor is not one this hub issued")
+        before = values[0]
+    items = await checkpoints.page(unit, before, query.limit)
+    last = items[-1]["tree_size"] if len(items) == query.limit else None
+    body = {"items": items, "next_cursor": encode_cursor([last]) if last else None}
     return Response(orjson.dumps(body), media_type="application/json")
 
 
@@ -75,6 +113,19 @@ ENDPOINTS = [
         ),
         scope="events:read",
         response=EventPage,
+        tags=("events",),
+    ),
+    Endpoint(
+        "GET",
+        "/v1/events/checkpoints",
+        list_checkpoints,
+        "Signed checkpoints of the event log, newest first",
+        description=(
+            "Each names the log's size and head hash at a moment, signed with the hub's "
+            "key. A log cut back or rewritten after a checkpoint no longer extends it."
+        ),
+        scope="events:read",
+        response=CheckpointPage,
         tags=("events",),
     ),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aphub.db import Database
@@ -30,9 +31,12 @@ class Verification:
         return self.first_bad_seq is None
 
 
-async def verify_chain(database: Database, after: int = 0) -> Verification:
+async def verify_chain(
+    database: Database, after: int = 0, progress: Callable[[int], None] | None = None
+) -> Verification:
     """Recompute the chain from the start, or from the event `after` (trusting its stored
-    hash: a check of what was appended since a point already verified)."""
+    hash: a check of what was appended since a point already verified), streaming it in
+    batches; `progress` hears the count checked every million events."""
     prev, checked, last_seq = GENESIS_HASH, 0, after
     async with database.reading() as unit:
         if after:
@@ -55,6 +59,8 @@ async def verify_chain(database: Database, after: int = 0) -> Verification:
                         checked, row["seq"], str(row["id"]), "content does not match its hash"
                     )
                 prev, last_seq, checked = row["hash"], row["seq"], checked + 1
+                if progress is not None and checked % 1_000_000 == 0:
+                    progress(checked)
         head = await unit.fetchrow("SELECT seq, hash FROM event_chain_head")
         unsealed = int(await unit.fetchval("SELECT count(*) FROM event_outbox") or 0)
     if head is not None and (head["seq"] != last_seq or head["hash"] != prev):

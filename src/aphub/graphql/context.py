@@ -32,6 +32,10 @@ class HubContext(BaseContext):
         # Per-request DataLoaders, created on first use by the resolvers that need them.
         self.loaders: dict[str, Any] = {}
 
+    @property
+    def authenticated(self) -> bool:
+        return self._principal is not None
+
     def principal(self, *scopes: str) -> Principal:
         if self._principal is None:
             raise Unauthorised("An access token is required", error="invalid_request")
@@ -56,7 +60,7 @@ class HubContext(BaseContext):
 async def get_context(request: Request) -> HubContext:
     # GraphiQL (GET text/html) is served without a token; operations need one.
     token = bearer_token(request.headers.get("authorization"))
-    principal = principal_from_token(request, token) if token else None
+    principal = await principal_from_token(request, token) if token else None
     return HubContext(request.app.state.db, principal)
 
 

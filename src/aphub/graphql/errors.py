@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql.error import GraphQLError
+from graphql.error import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult
 
@@ -27,11 +27,39 @@ _CODES = {
 }
 
 
+# Refusals of the document itself, before any resolver ran, by what their messages say.
+_REFUSALS = (
+    ("exceeds maximum operation depth", "DEPTH_LIMIT_EXCEEDED"),
+    ("Introspection nested", "DEPTH_LIMIT_EXCEEDED"),
+    ("aliases found", "ALIAS_LIMIT_EXCEEDED"),
+    ("tokens. Parsing aborted", "TOKEN_LIMIT_EXCEEDED"),
+    ("introspection has been disabled", "INTROSPECTION_DISABLED"),
+)
+
+
+def _refusal_code(error: GraphQLError) -> str:
+    for fragment, code in _REFUSALS:
+        if fragment in error.message:
+            return code
+    if isinstance(error, GraphQLSyntaxError):
+        return "GRAPHQL_PARSE_FAILED"
+    return "GRAPHQL_VALIDATION_FAILED"
+
+
 def _coded(error: GraphQLError) -> GraphQLError:
     original = error.original_error
-    if original is None:
-        # parse and validation errors (limits included) already say what is wrong
-        return error
+    if original is None or isinstance(original, GraphQLError):
+        # a refusal of the document (parse, validation, a limit): coded by what it says
+        if error.extensions and "code" in error.extensions:
+            return error
+        return GraphQLError(
+            error.message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions={**(error.extensions or {}), "code": _refusal_code(error)},
+        )
     original = database_input_problem(original) or original
     if isinstance(original, Problem):
         extensions: dict[str, Any] = {

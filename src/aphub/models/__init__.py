@@ -5,13 +5,14 @@ from aphub.models.base import Base
 from aphub.models.children import (
     AccessLog,
     Child,
+    ChildDuplicate,
     Consent,
     Enrolment,
     Involvement,
     PassportSection,
     PassportSectionVersion,
 )
-from aphub.models.events import Event, EventChainHead
+from aphub.models.events import Event, EventChainHead, EventCheckpoint
 from aphub.models.idempotency import IdempotencyKey
 from aphub.models.organisations import ApiClient, Organisation, OrganisationType
 from aphub.models.outcomes import Accreditation, FollowUp, OutcomeProgress
@@ -28,10 +29,12 @@ __all__ = [
     "AttendanceMark",
     "Base",
     "Child",
+    "ChildDuplicate",
     "Consent",
     "Enrolment",
     "Event",
     "EventChainHead",
+    "EventCheckpoint",
     "FollowUp",
     "IdempotencyKey",
     "IntendedOutcome",

@@ -36,10 +36,18 @@ class Child(Base):
     __table_args__ = (
         CheckConstraint("sex IN ('female', 'male')", name="sex"),
         CheckConstraint("sen_provision IN ('none', 'sen_support', 'ehcp')", name="sen_provision"),
-        # one child per UPN; former UPNs are searched through their own GIN index
-        Index("uq_children_upn", "upn", unique=True, postgresql_where=text("upn IS NOT NULL")),
+        # not unique: a record created for a child whose UPN another record holds (a
+        # partial match, `aphub.children.matching`) waits for its home LA to merge them;
+        # former UPNs are searched through their own GIN index
+        Index("ix_children_upn", "upn", postgresql_where=text("upn IS NOT NULL")),
         Index("ix_children_nhs_number", "nhs_number"),
-        Index("ix_children_home_la_id_id", "home_la_id", "id"),
+        # the home LA's residents in id order (merged records answer as their survivor)
+        Index(
+            "ix_children_home_la_id_id",
+            "home_la_id",
+            "id",
+            postgresql_where=text("merged_into_id IS NULL"),
+        ),
         Index("ix_children_match", "home_la_id", "date_of_birth", "legal_last_name"),
         Index("ix_children_former_upns", "former_upns", postgresql_using="gin"),
     )
@@ -84,8 +92,38 @@ class Child(Base):
     )
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
     created_by_id: Mapped[uuid.UUID | None] = _org_fk()
+    # a record merged into another: its id keeps answering with the survivor
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("children.id", ondelete="RESTRICT")
+    )
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
+
+
+class ChildDuplicate(Base):
+    """Two records that may be the same child (a partial match when one was created):
+    open until the home LA merges them or marks them distinct."""
+
+    __tablename__ = "child_duplicates"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'merged', 'distinct')", name="status"),
+        CheckConstraint("child_id < other_child_id", name="ordered"),
+        Index("uq_child_duplicates_pair", "child_id", "other_child_id", unique=True),
+        Index("ix_child_duplicates_other_child_id", "other_child_id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    child_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("children.id", ondelete="CASCADE"), nullable=False
+    )
+    other_child_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("children.id", ondelete="CASCADE"), nullable=False
+    )
+    reasons: Mapped[list[str]] = mapped_column(ARRAY(String(32)), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="open")
+    flagged_at: Mapped[datetime] = created_at()
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by_id: Mapped[uuid.UUID | None] = _org_fk()
 
 
 class Enrolment(Base):

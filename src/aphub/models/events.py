@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Identity, Index, Integer, String, text
+from sqlalchemy import BigInteger, DateTime, Identity, Index, Integer, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -89,3 +89,17 @@ class EventChainHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
     hash: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class EventCheckpoint(Base):
+    """The chain's size and head hash at a moment, signed with the hub's key: clients
+    keep them, and a log rewound after one was published no longer proves it a prefix
+    (`aphub.events.checkpoints`). Append-only, as the events are."""
+
+    __tablename__ = "event_checkpoints"
+
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    head: Mapped[str] = mapped_column(String(64), nullable=False)
+    signed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    kid: Mapped[str] = mapped_column(String(64), nullable=False)
+    signature: Mapped[str] = mapped_column(Text, nullable=False)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, LargeBinary, String
+from sqlalchemy import Index, Integer, LargeBinary, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -15,6 +15,8 @@ from aphub.models.base import Base, created_at
 
 class IdempotencyKey(Base):
     __tablename__ = "idempotency_keys"
+    # kept answers hold child data: deleted a day after (`aphub.jobs`)
+    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
 
     client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)

@@ -89,3 +89,8 @@ class ApiClient(Base):
     scopes: Mapped[list[str]] = mapped_column(ARRAY(String(64)), nullable=False)
     created_at: Mapped[datetime] = created_at()
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # null while the client waits for its organisation's admin to approve it
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    approved_by_client_id: Mapped[str | None] = mapped_column(String(64))
+    created_by_organisation_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    created_by_client_id: Mapped[str | None] = mapped_column(String(64))

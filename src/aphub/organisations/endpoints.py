@@ -15,6 +15,7 @@ from aphub.api.serve import respond
 from aphub.auth import service as clients
 from aphub.auth.principal import Principal
 from aphub.db import ReadUnit, WriteUnit
+from aphub.errors import Forbidden
 from aphub.events.log import Actor
 from aphub.http import etag
 from aphub.models.organisations import OrganisationType
@@ -31,6 +32,7 @@ from aphub.organisations.schemas import (
 from aphub.types import Timestamp
 
 ADMIN = "organisations:admin"
+CLIENTS_ADMIN = "clients:admin"
 
 
 def _actor(principal: Principal) -> Actor:
@@ -89,9 +91,23 @@ async def update_organisation(
     return respond(updated, headers={"ETag": etag(updated.version)})
 
 
+def require_client_admin(principal: Principal, organisation_id: uuid.UUID) -> None:
+    """The operator (`organisations:admin`), or the organisation's own admin client
+    (`clients:admin`), manages an organisation's clients; nobody else."""
+    if principal.has(ADMIN):
+        return
+    if principal.organisation_id == organisation_id and principal.has(CLIENTS_ADMIN):
+        return
+    raise Forbidden(
+        "Only the operator or the organisation's own admin client (clients:admin) "
+        "manages its API clients"
+    )
+
+
 async def list_organisation_clients(
     unit: ReadUnit, principal: Principal, organisation_id: uuid.UUID
 ) -> list[Client]:
+    require_client_admin(principal, organisation_id)
     await service.get(unit, organisation_id)
     return [Client.model_validate(c) for c in await clients.list_clients(unit, organisation_id)]
 
@@ -99,6 +115,7 @@ async def list_organisation_clients(
 async def create_organisation_client(
     unit: WriteUnit, principal: Principal, organisation_id: uuid.UUID, body: ClientCreate
 ) -> IssuedClient:
+    require_client_admin(principal, organisation_id)
     issued = await clients.create_client(
         unit, organisation_id, body.name, body.scopes, _actor(principal)
     )
@@ -107,9 +124,19 @@ async def create_organisation_client(
     )
 
 
+async def approve_organisation_client(
+    unit: WriteUnit, principal: Principal, organisation_id: uuid.UUID, client_id: str
+) -> Client:
+    if not (principal.organisation_id == organisation_id and principal.has(CLIENTS_ADMIN)):
+        raise Forbidden("Only the organisation's own admin client (clients:admin) approves")
+    approved = await clients.approve_client(unit, organisation_id, client_id, _actor(principal))
+    return Client.model_validate(approved)
+
+
 async def revoke_organisation_client(
     unit: WriteUnit, principal: Principal, organisation_id: uuid.UUID, client_id: str
 ) -> None:
+    require_client_admin(principal, organisation_id)
     await clients.revoke_client(unit, organisation_id, client_id, _actor(principal))
 
 
@@ -157,8 +184,8 @@ ENDPOINTS = [
         "GET",
         "/v1/organisations/{organisation_id}/clients",
         list_organisation_clients,
-        "List an organisation's API clients (never their secrets)",
-        scope=ADMIN,
+        "List an organisation's API clients and who created each (never their secrets)",
+        description="By the operator, or the organisation's own admin client (clients:admin).",
         response=list[Client],
         tags=TAGS,
     ),
@@ -167,18 +194,35 @@ ENDPOINTS = [
         "/v1/organisations/{organisation_id}/clients",
         create_organisation_client,
         "Issue client credentials; the secret is shown once",
-        scope=ADMIN,
+        description=(
+            "By the operator or the organisation's own admin client. Scopes default to the "
+            "organisation type's and may not exceed what the type may hold (an operator or "
+            "a dashboard never holds a child scope). A client the operator creates with "
+            "child scopes or clients:admin for an organisation that has an admin client of "
+            "its own awaits that admin's approval (`approved_at` null, tokens refused)."
+        ),
         response=IssuedClient,
         status=201,
         tags=TAGS,
         events=("client.created",),
     ),
     Endpoint(
+        "POST",
+        "/v1/organisations/{organisation_id}/clients/{client_id}/approve",
+        approve_organisation_client,
+        "Approve a client the operator created for your organisation",
+        description="By the organisation's own admin client (clients:admin) only.",
+        response=Client,
+        errors=(409,),
+        tags=TAGS,
+        events=("client.approved",),
+    ),
+    Endpoint(
         "DELETE",
         "/v1/organisations/{organisation_id}/clients/{client_id}",
         revoke_organisation_client,
-        "Revoke client credentials",
-        scope=ADMIN,
+        "Revoke client credentials (their tokens stop within seconds)",
+        description="By the operator, or the organisation's own admin client.",
         status=204,
         tags=TAGS,
         events=("client.revoked",),

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, EmailStr, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from aphub.models.organisations import OrganisationType
 from aphub.types import (
@@ -100,6 +100,14 @@ class Client(BaseModel):
     scopes: list[str]
     created_at: datetime
     revoked_at: datetime | None
+    approved_at: datetime | None = Field(
+        description="When its organisation's admin approved it (null: awaiting approval, "
+        "its tokens refused)"
+    )
+    created_by_organisation_id: uuid.UUID | None = Field(
+        description="Who created it (null: the hub's own command line)"
+    )
+    created_by_client_id: str | None
 
 
 class IssuedClient(Client):

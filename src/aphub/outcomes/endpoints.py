@@ -15,7 +15,7 @@ from aphub.api.serve import respond
 from aphub.auth.principal import Principal
 from aphub.db import ReadUnit, WriteUnit
 from aphub.http import etag
-from aphub.outcomes import service
+from aphub.outcomes import service, views
 from aphub.outcomes.schemas import (
     AccreditationIn,
     DueFollowUpPage,
@@ -28,7 +28,7 @@ from aphub.outcomes.schemas import (
 async def outcomes_response(
     unit: ReadUnit, principal: Principal, placement_id: uuid.UUID, status: int = 200
 ) -> Response:
-    view = await service.outcomes(unit, principal, placement_id)
+    view = await views.outcomes(unit, principal, placement_id)
     headers = {"ETag": etag(view["version"])}
     if status == 201:
         headers["Location"] = f"/v1/placements/{placement_id}/outcomes"

@@ -15,7 +15,7 @@ from aphub.errors import Invalid
 from aphub.graphql.context import HubInfo
 from aphub.graphql.inputs import parse, present
 from aphub.graphql.pages import checked_page_size
-from aphub.outcomes import service
+from aphub.outcomes import service, views
 from aphub.outcomes.schemas import AccreditationIn, FollowUpIn, FollowUpKind, ProgressIn
 from aphub.placements import graphql_types  # noqa: F401 - registers the placement enums
 from aphub.placements.schemas import Destination, EndReason, PlacementStatus, ProgressRating
@@ -232,7 +232,7 @@ class FollowUpInput:
 
 
 async def _view(info: HubInfo, principal: Principal, placement_id: uuid.UUID) -> OutcomesNode:
-    view = await service.outcomes(info.context.unit, principal, placement_id)
+    view = await views.outcomes(info.context.unit, principal, placement_id)
     return OutcomesNode.from_json(view)
 
 

@@ -17,14 +17,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from aphub.attendance import repository as attendance
 from aphub.auth.principal import Principal
 from aphub.db import ReadUnit, WriteUnit
 from aphub.errors import Conflict, Forbidden, Invalid, NotFound
-from aphub.models import Accreditation, FollowUp, IntendedOutcome, OutcomeProgress, Placement
+from aphub.models import Accreditation, FollowUp, IntendedOutcome, OutcomeProgress
 from aphub.outcomes.schemas import AccreditationIn, FollowUpIn, ProgressIn
 from aphub.pagination import decode_cursor, encode_cursor
-from aphub.placements import repository as placements
 from aphub.placements.repository import LockedPlacement
 from aphub.placements.service import (
     acts_as_commissioner,
@@ -210,131 +208,6 @@ async def record_follow_up(
 
 
 # --- reading ------------------------------------------------------------------------
-
-
-def progress_json(r: OutcomeProgress) -> dict[str, Any]:
-    return {
-        "id": str(r.id),
-        "outcome_id": str(r.outcome_id) if r.outcome_id else None,
-        "outcome_description": r.outcome_description,
-        "rating": r.rating,
-        "evidence": r.evidence,
-        "recorded_on": r.recorded_on.isoformat(),
-        "recorded_by_id": str(r.recorded_by_id),
-        "created_at": r.created_at.isoformat(),
-    }
-
-
-def accreditation_json(a: Accreditation) -> dict[str, Any]:
-    return {
-        "id": str(a.id),
-        "qualification": a.qualification,
-        "level": a.level,
-        "grade": a.grade,
-        "awarding_body": a.awarding_body,
-        "awarded_on": a.awarded_on.isoformat(),
-        "recorded_by_id": str(a.recorded_by_id),
-        "created_at": a.created_at.isoformat(),
-    }
-
-
-def follow_up_json(f: FollowUp) -> dict[str, Any]:
-    return {
-        "id": str(f.id),
-        "kind": f.kind,
-        "due_on": f.due_on.isoformat(),
-        "sustained": f.sustained,
-        "note": f.note,
-        "recorded_on": f.recorded_on.isoformat(),
-        "recorded_by_id": str(f.recorded_by_id),
-        "created_at": f.created_at.isoformat(),
-    }
-
-
-async def outcomes(uow: ReadUnit, principal: Principal, placement_id: uuid.UUID) -> dict[str, Any]:
-    """Progress per outcome, accreditations, attendance at entry and exit, destination
-    and follow-ups of a placement the caller may see."""
-    if not await placements.is_visible(uow, principal, placement_id):
-        raise NotFound("No such placement, or not visible to you")
-    p = await uow.session.get(Placement, placement_id, populate_existing=True)
-    assert p is not None
-    intended = list(
-        await uow.session.scalars(
-            select(IntendedOutcome)
-            .where(IntendedOutcome.placement_id == placement_id)
-            .order_by(IntendedOutcome.created_at, IntendedOutcome.id)
-        )
-    )
-    progress = list(
-        await uow.session.scalars(
-            select(OutcomeProgress)
-            .where(OutcomeProgress.placement_id == placement_id)
-            .order_by(OutcomeProgress.recorded_on, OutcomeProgress.id)
-        )
-    )
-    accreditations = await uow.session.scalars(
-        select(Accreditation)
-        .where(Accreditation.placement_id == placement_id)
-        .order_by(Accreditation.awarded_on, Accreditation.id)
-    )
-    follow_ups = {
-        f.kind: f
-        for f in await uow.session.scalars(
-            select(FollowUp).where(FollowUp.placement_id == placement_id)
-        )
-    }
-    span = await attendance.entry_exit(uow, principal, placement_id)
-    by_outcome: dict[uuid.UUID | None, list[dict[str, Any]]] = {}
-    for r in progress:
-        by_outcome.setdefault(r.outcome_id, []).append(progress_json(r))
-    current = {o.id for o in intended}
-    return {
-        "placement_id": str(p.id),
-        "version": p.version,
-        "status": p.status,
-        "outcomes": [
-            {
-                "id": str(o.id),
-                "description": o.description,
-                "baseline": o.baseline,
-                "target": o.target,
-                "measure": o.measure,
-                "target_date": o.target_date.isoformat(),
-                "latest_rating": by_outcome[o.id][-1]["rating"] if o.id in by_outcome else None,
-                "progress": by_outcome.get(o.id, []),
-            }
-            for o in intended
-        ],
-        "replaced_outcome_progress": [
-            progress_json(r) for r in progress if r.outcome_id not in current
-        ],
-        "accreditations": [accreditation_json(a) for a in accreditations],
-        "attendance": {
-            "entry": attendance.summary_json(
-                span, span["first"], _plus(span["first"], 27), prefix="entry_"
-            ),
-            "exit": attendance.summary_json(
-                span, _plus(span["last"], -27), span["last"], prefix="exit_"
-            ),
-        },
-        "destination": p.destination,
-        "end_reason": p.end_reason,
-        "actual_end_date": p.actual_end_date.isoformat() if p.actual_end_date else None,
-        "follow_ups": [
-            {
-                "kind": kind,
-                "due_on": due_on(kind, p.actual_end_date).isoformat()
-                if p.actual_end_date
-                else None,
-                "recorded": follow_up_json(follow_ups[kind]) if kind in follow_ups else None,
-            }
-            for kind in KINDS
-        ],
-    }
-
-
-def _plus(day: date | None, days: int) -> date | None:
-    return day + timedelta(days=days) if day else None
 
 
 @cache

@@ -12,11 +12,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, datetime
-from typing import Annotated, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import strawberry
 from strawberry.dataloader import DataLoader
 
+from aphub.attendance import repository as attendance
 from aphub.auth.principal import Principal
 from aphub.children.graphql import ChildNode
 from aphub.db import ReadUnit
@@ -25,6 +26,7 @@ from aphub.graphql.context import HubInfo
 from aphub.graphql.inputs import parse, present
 from aphub.graphql.pages import checked_page_size
 from aphub.organisations.graphql import OrganisationNode
+from aphub.outcomes import views as outcome_views
 from aphub.pagination import cursor_id, encode_cursor
 from aphub.placements import repository, reviews, service
 from aphub.placements.actions import ACTIONS, PlacementAction
@@ -66,6 +68,16 @@ from aphub.sharing import gate
 
 V = TypeVar("V")
 Batch = Callable[[ReadUnit, Principal, list[uuid.UUID]], Awaitable[Mapping[uuid.UUID, V]]]
+
+if TYPE_CHECKING:
+    from aphub.attendance.graphql import SummaryNode
+# resolved when the schema is built: the two modules refer to each other
+LazySummary = Annotated["SummaryNode", strawberry.lazy("aphub.attendance.graphql")]
+
+if TYPE_CHECKING:
+    from aphub.outcomes.graphql import OutcomesNode
+# resolved when the schema is built: the two modules refer to each other
+LazyOutcomes = Annotated["OutcomesNode", strawberry.lazy("aphub.outcomes.graphql")]
 
 
 def _loader(
@@ -200,6 +212,30 @@ class PlacementNode:
         principal = info.context.principal("placements:read")
         loader = _loader(info, "placements.history", principal, repository.history_of)
         return [HistoryEntryNode.from_json(e) for e in await loader.load(self.id) or []]
+
+    @strawberry.field(
+        description="Attendance since the placement started, counted (as REST's "
+        "attendance summary without a window)"
+    )
+    async def attendance_summary(self, info: HubInfo) -> LazySummary | None:
+        from aphub.attendance.graphql import SummaryNode
+
+        principal = info.context.principal("placements:read")
+        loader = _loader(info, "placements.attendance", principal, attendance.summaries_of)
+        found = await loader.load(self.id)
+        return SummaryNode.from_json(found) if found else None
+
+    @strawberry.field(
+        description="Progress per intended outcome, accreditations, attendance "
+        "at entry and exit, destination and follow-ups (as GET .../outcomes)"
+    )
+    async def outcomes(self, info: HubInfo) -> LazyOutcomes | None:
+        from aphub.outcomes.graphql import OutcomesNode
+
+        principal = info.context.principal("placements:read")
+        loader = _loader(info, "placements.outcomes", principal, outcome_views.outcomes_of)
+        found = await loader.load(self.id)
+        return OutcomesNode.from_json(found) if found else None
 
 
 @strawberry.type

@@ -20,7 +20,7 @@ from aphub.events.log import OUTBOX_INSERT
 from aphub.models import Organisation, Placement
 from aphub.sharing.placements import placement_visible
 from aphub.sharing.policy import Policy, active_policy
-from aphub.sharing.relationships import TODAY
+from aphub.sharing.relationships import TODAY, involvement_categories_expression, rules_expression
 
 _OUTCOMES = (
     "(SELECT coalesce(json_agg(json_build_object('id', o.id, 'description', o.description, "
@@ -240,6 +240,48 @@ def change_statement(
     return Statement(tuple(parts), final)
 
 
+@cache
+def _visible_ids_sql(organisation_type: str, policy: Policy) -> str:
+    visible = placement_visible(organisation_type, ORG, policy)
+    return f"SELECT p.id FROM placements p WHERE p.id = ANY(:placement_ids::uuid[]) AND {visible}"
+
+
+async def visible_ids(
+    uow: ReadUnit, principal: Principal, placement_ids: list[uuid.UUID]
+) -> list[uuid.UUID]:
+    """The placements among these the caller may see."""
+    rows = await uow.fetch(
+        _visible_ids_sql(principal.organisation_type, active_policy()),
+        org=principal.organisation_id,
+        placement_ids=placement_ids,
+    )
+    return [row["id"] for row in rows]
+
+
+@cache
+def _of_children_sql(organisation_type: str, policy: Policy) -> str:
+    visible = placement_visible(organisation_type, ORG, policy)
+    return (
+        f"SELECT p.child_id AS owner, {BODY} AS body FROM {FROM} "
+        f"WHERE p.child_id = ANY(:child_ids::uuid[]) AND {visible} ORDER BY p.child_id, p.id"
+    )
+
+
+async def of_children(
+    uow: ReadUnit, principal: Principal, child_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[str]]:
+    """The placements of each child the caller may see, as JSON, in one statement."""
+    grouped: dict[uuid.UUID, list[str]] = {i: [] for i in child_ids}
+    rows = await uow.fetch(
+        _of_children_sql(principal.organisation_type, active_policy()),
+        org=principal.organisation_id,
+        child_ids=list(set(child_ids)),
+    )
+    for row in rows:
+        grouped[row["owner"]].append(str(row["body"]))
+    return grouped
+
+
 async def is_visible(uow: ReadUnit, principal: Principal, placement_id: uuid.UUID) -> bool:
     row = await uow.fetchrow(
         _visible_sql(principal.organisation_type, active_policy()),
@@ -301,13 +343,21 @@ EVENT_BODY = (
 
 @cache
 def _reviews_sql(organisation_type: str, policy: Policy) -> str:
+    """Reviews with the caller's rules for the child, to cut the child's and the family's
+    views (category `voice`) for a caller that may not read them."""
     visible = placement_visible(organisation_type, ORG, policy)
     return (
-        f"SELECT r.placement_id AS owner, {REVIEW_BODY} AS body FROM placement_reviews r "
-        "JOIN placements p ON p.id = r.placement_id "
+        f"SELECT r.placement_id AS owner, {REVIEW_BODY} AS body, "
+        f"{rules_expression(organisation_type, ORG)} AS rules, "
+        f"{involvement_categories_expression(organisation_type, ORG)} AS inv_categories "
+        "FROM placement_reviews r JOIN placements p ON p.id = r.placement_id "
+        "JOIN children c ON c.id = p.child_id "
         f"WHERE r.placement_id = ANY(:placement_ids::uuid[]) AND {visible} "
         "ORDER BY r.placement_id, r.held_on, r.id"
     )
+
+
+VOICE_FIELDS = ("child_views", "family_views")
 
 
 @cache
@@ -338,9 +388,24 @@ async def _grouped(
 async def reviews_of(
     uow: ReadUnit, principal: Principal, placement_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, list[dict[str, Any]]]:
-    """Reviews of each placement, by date held; none for a placement the caller cannot see."""
-    sql = _reviews_sql(principal.organisation_type, active_policy())
-    return await _grouped(uow, sql, principal, placement_ids)
+    """Reviews of each placement, by date held; none for a placement the caller cannot see,
+    and without the views of the child and family unless the caller reads `voice`."""
+    policy = active_policy()
+    grouped: dict[uuid.UUID, list[dict[str, Any]]] = {i: [] for i in placement_ids}
+    if not placement_ids:
+        return grouped
+    rows = await uow.fetch(
+        _reviews_sql(principal.organisation_type, policy),
+        org=principal.organisation_id,
+        placement_ids=list(set(placement_ids)),
+    )
+    for row in rows:
+        review = orjson.loads(row["body"])
+        if not policy.decide(row["rules"] or (), row["inv_categories"]).can_read("voice"):
+            for name in VOICE_FIELDS:
+                review.pop(name, None)
+        grouped[row["owner"]].append(review)
+    return grouped
 
 
 async def history_of(

@@ -101,8 +101,9 @@ class Review(BaseModel):
     attendees: list[str]
     progress: list[dict[str, Any]]
     attendance_percent: float | None
-    child_views: str | None
-    family_views: str | None
+    # category `voice`: absent for a caller whose sharing agreement does not read it
+    child_views: str | None = None
+    family_views: str | None = None
     decision: ReviewDecision
     actions: list[dict[str, Any]]
     next_review_date: date | None

@@ -4,6 +4,7 @@ decide what a caller may write. Nothing else in the hub reads child rows."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from aphub.auth.principal import Principal
@@ -110,14 +111,18 @@ async def read_children(
     limit: int,
     passport: bool,
     surface: str = "rest",
+    since: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """The next page of children the caller may see, in id order; every one audited.
-    Without `passport`, the passports are neither read nor returned."""
+    """The next page of children the caller may see, in id order (whose records changed
+    at or after `since`, when given); every one audited. Without `passport`, the
+    passports are neither read nor returned."""
+    extra = {"since": since} if since is not None else {}
     rows = await uow.fetch(
-        statements.read_page(principal.organisation_type, passport),
+        statements.read_page(principal.organisation_type, passport, since is not None),
         **audit_params(principal, surface, "list"),
         after=after or NIL,
         limit=limit,
+        **extra,
     )
     _keep_audits(uow, principal, rows, surface, "list")
     return shape_rows(rows, active_policy(), passport=passport)

@@ -24,7 +24,11 @@ _PLACEMENT_RELATION: dict[str, str] = {
         "AND comm.type = 'school' AND comm.local_authority_id = {org}))))"
     ),
     "school": "p.commissioner_id = {org}",
-    "trust": "p.commissioner_id = {org}",
+    # a trust's academies commission in its name: their placements are the trust's own
+    "trust": (
+        "(p.commissioner_id = {org} OR p.commissioner_id = ANY(ARRAY("
+        "SELECT s.id FROM organisations s WHERE s.trust_id = {org})))"
+    ),
     "provider": (
         "(p.provider_id = {org} AND (p.status IN ('requested', 'offered', 'active') "
         f"OR (p.status = 'ended' AND p.actual_end_date > {TODAY} - 90)))"

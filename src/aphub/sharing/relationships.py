@@ -36,6 +36,13 @@ HOSTED = (
 )
 
 
+# The trust's own commissions and its academies': each list computed once per statement.
+TRUST_COMMISSIONS = (
+    "(p.commissioner_id = {org} OR p.commissioner_id = ANY(ARRAY("
+    "SELECT s.id FROM organisations s WHERE s.trust_id = {org})))"
+)
+
+
 @dataclass(frozen=True)
 class RuleSQL:
     name: str
@@ -49,8 +56,9 @@ RULES: dict[str, RuleSQL] = {
     for r in [
         RuleSQL(
             "la_home",
-            "c.home_la_id = {org}",
-            "SELECT c.id FROM children c WHERE c.home_la_id = {org}",
+            # a record merged into another answers as its survivor (`statements.read_one`)
+            "c.home_la_id = {org} AND c.merged_into_id IS NULL",
+            "SELECT c.id FROM children c WHERE c.home_la_id = {org} AND c.merged_into_id IS NULL",
             "c.id",
         ),
         RuleSQL(
@@ -91,9 +99,8 @@ RULES: dict[str, RuleSQL] = {
         ),
         RuleSQL(
             "trust_commissioner",
-            "EXISTS (SELECT 1 FROM placements p WHERE p.child_id = c.id "
-            "AND p.commissioner_id = {org})",
-            "SELECT p.child_id AS id FROM placements p WHERE p.commissioner_id = {org}",
+            f"EXISTS (SELECT 1 FROM placements p WHERE p.child_id = c.id AND {TRUST_COMMISSIONS})",
+            f"SELECT p.child_id AS id FROM placements p WHERE {TRUST_COMMISSIONS}",
             "p.child_id",
         ),
         RuleSQL(
@@ -164,8 +171,11 @@ def involvement_categories_expression(organisation_type: str, org: str) -> str:
     )
 
 
-def candidate_ids(organisation_type: str, org: str, after: str, limit: str) -> str:
-    """Ids of the next `limit` children after `after` the caller may see, in id order.
+def candidate_ids(
+    organisation_type: str, org: str, after: str, limit: str, since: str | None = None
+) -> str:
+    """Ids of the next `limit` children after `after` the caller may see, in id order
+    (only those whose record changed at or after `since`, when given).
 
     Each rule contributes its own index-ordered page; the union of those short pages
     holds the next page of the whole, so no unseen child is ever scanned.
@@ -173,11 +183,16 @@ def candidate_ids(organisation_type: str, org: str, after: str, limit: str) -> s
     rules = rules_for(organisation_type)
     if not rules:
         return "SELECT NULL::uuid AS id WHERE false"
+    changed = (
+        f" WHERE EXISTS (SELECT 1 FROM children cu WHERE cu.id = b.id AND cu.updated_at >= {since})"
+        if since
+        else ""
+    )
     branches = []
     for r in rules:
         sql = r.candidates.format(org=org)
         branches.append(
-            f"(SELECT DISTINCT id FROM ({sql} AND {r.candidate_id} > {after}) b "
+            f"(SELECT DISTINCT id FROM ({sql} AND {r.candidate_id} > {after}) b{changed} "
             f"ORDER BY id LIMIT {limit})"
         )
     return f"SELECT id FROM ({' UNION '.join(branches)}) u ORDER BY id LIMIT {limit}"

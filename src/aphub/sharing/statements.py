@@ -75,11 +75,18 @@ def _decorated(organisation_type: str, source: str, *, passport: bool = True) ->
     )
 
 
+# A merged record's id answers with the record it was merged into.
+_SURVIVOR = (
+    "coalesce((SELECT m.merged_into_id FROM children m WHERE m.id = :child_id::uuid), "
+    ":child_id::uuid)"
+)
+
+
 @cache
 def read_one(organisation_type: str) -> str:
     """One child by id (`:child_id`), audited as allowed or denied. No row: no such child."""
     return (
-        f"WITH v AS ({_decorated(organisation_type, 'children c WHERE c.id = :child_id::uuid')}), "
+        f"WITH v AS ({_decorated(organisation_type, f'children c WHERE c.id = {_SURVIVOR}')}), "
         f"a AS ({AUDIT_ONE}) SELECT * FROM v"
     )
 
@@ -93,10 +100,16 @@ def read_many(organisation_type: str) -> str:
 
 
 @cache
-def read_page(organisation_type: str, passport: bool) -> str:
-    """The next page (`:limit` rows) after id `:after` of children the caller may see,
-    audited."""
-    ids = candidate_ids(organisation_type, ORG, ":after::uuid", ":limit::int")
+def read_page(organisation_type: str, passport: bool, since: bool = False) -> str:
+    """The next page (`:limit` rows) after id `:after` of children the caller may see
+    (changed at or after `:since`, when `since`), audited."""
+    ids = candidate_ids(
+        organisation_type,
+        ORG,
+        ":after::uuid",
+        ":limit::int",
+        ":since::timestamptz" if since else None,
+    )
     source = f"children c JOIN ({ids}) page ON page.id = c.id"
     return (
         f"WITH v AS ({_decorated(organisation_type, source, passport=passport)}), "
