@@ -54,7 +54,13 @@ from aphub.db import Database, async_url
 from aphub.ids import uuid7
 from aphub.main import create_app
 from aphub.migrate import migrate
-from bench.generate import DEFAULT_DATA_DIR, server_url, with_database
+from bench.generate import (
+    DEFAULT_DATA_DIR,
+    bench_client_id,
+    register_bench_clients,
+    server_url,
+    with_database,
+)
 
 DATABASE = "aphub_bench_attendance"
 BATCH = 10_000
@@ -355,6 +361,7 @@ async def main_async(args: argparse.Namespace) -> None:
     try:
         say(f"seeding {args.placements:,} active placements, a term of {len(days)} school days")
         area = await seed(conn, args.placements, days)
+        await register_bench_clients(conn)
         rows = marks_for(area["arrangements"], days)
         ingested = rows[: INGESTED_SESSIONS * args.placements]
         settings = Settings(
@@ -369,7 +376,7 @@ async def main_async(args: argparse.Namespace) -> None:
 
         def bearer(org: uuid.UUID, org_type: str, scopes: list[str]) -> dict[str, str]:
             token, _ = app.state.tokens.issue(
-                client_id=f"bench-{org_type}",
+                client_id=bench_client_id(org),
                 organisation_id=org,
                 organisation_type=org_type,
                 scopes=scopes,

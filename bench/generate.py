@@ -44,6 +44,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from aphub.auth.scopes import DEFAULT_SCOPES
 from aphub.db import async_url, start_embedded_postgres
 from aphub.migrate import migrate
 from aphub.placements.schemas import Destination, EndReason, LegalBasis, PrimaryReason
@@ -585,6 +586,23 @@ META_DDL = (
     "CREATE SCHEMA IF NOT EXISTS bench; "
     "CREATE TABLE IF NOT EXISTS bench.meta (key text PRIMARY KEY, value jsonb NOT NULL)"
 )
+
+
+def bench_client_id(organisation_id: uuid.UUID) -> str:
+    """The client the bench issues an organisation's tokens to."""
+    return f"bench-{organisation_id.hex}"
+
+
+async def register_bench_clients(conn: asyncpg.Connection) -> None:
+    """A client record for every organisation, approved, holding its type's default
+    scopes: the hub checks every token against its client's record."""
+    await conn.executemany(
+        "INSERT INTO api_clients (id, client_id, secret_hash, organisation_id, name, scopes, "
+        "approved_at) SELECT gen_random_uuid(), 'bench-' || replace(o.id::text, '-', ''), "
+        "'-', o.id, 'bench', $2::varchar[], now() FROM organisations o WHERE o.type = $1 "
+        "ON CONFLICT (client_id) DO NOTHING",
+        [(kind, list(scopes)) for kind, scopes in DEFAULT_SCOPES.items()],
+    )
 
 
 async def mark_written(conn: asyncpg.Connection, scenario: str) -> None:

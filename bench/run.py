@@ -597,6 +597,7 @@ async def main_async(args: argparse.Namespace) -> int:
     outcomes: list[Outcome] = []
     db = await asyncpg.connect(bench.url)
     try:
+        await generate.register_bench_clients(db)
         await check_connections(db, args.workers, int(pool))
         for server in (hub, reference):
             server.start(args.workers)

@@ -34,7 +34,7 @@ from aphub.config import Settings
 from aphub.db import Database, async_url
 from aphub.events.verify import verify_chain
 from aphub.pagination import encode_cursor
-from bench.generate import BenchDatabase, mark_written
+from bench.generate import BenchDatabase, bench_client_id, mark_written
 
 SAMPLE_SEED = 7
 
@@ -83,7 +83,7 @@ class Context:
         key = (organisation_id, organisation_type)
         if key not in self._minted:
             token, _ttl = self.tokens.issue(
-                client_id=f"bench-{organisation_type}",
+                client_id=bench_client_id(organisation_id),
                 organisation_id=organisation_id,
                 organisation_type=organisation_type,
                 scopes=list(DEFAULT_SCOPES[organisation_type]),

@@ -174,6 +174,16 @@ async def test_a_token_is_only_as_good_as_its_clients_record(
     for token in forged:
         r = await client.get("/v1/children", headers=auth(token))
         assert r.status_code == 401, r.text
+    # within the school's bounds, but more than this client was granted
+    narrow = await make_org(db, "school")
+    async with db.writing() as unit:
+        await unit.execute(
+            "UPDATE api_clients SET scopes = ARRAY['providers:read'] WHERE client_id = :c",
+            c=f"test-{narrow.id.hex}",
+        )
+    r = await client.get("/v1/children", headers=auth(token_for(app, narrow)))
+    assert r.status_code == 401, r.text
+    assert "scopes its client does not hold" in r.json()["detail"]
 
 
 async def test_a_token_signed_with_a_key_the_hub_does_not_know_is_refused(

@@ -43,6 +43,8 @@ class ClientRecords:
     def __init__(self, ttl: float = TTL_SECONDS) -> None:
         self.ttl = ttl
         self._cache: OrderedDict[str, tuple[float, ClientRecord | None]] = OrderedDict()
+        # claims found to agree with their record, until that record is read again
+        self._agreed: dict[Claims, float] = {}
 
     def forget(self, client_id: str | None = None) -> None:
         """Read again at the next request (all clients when `client_id` is None)."""
@@ -50,6 +52,7 @@ class ClientRecords:
             self._cache.clear()
         else:
             self._cache.pop(client_id, None)
+        self._agreed.clear()
 
     async def record(self, database: Database, client_id: str) -> ClientRecord | None:
         now = time.monotonic()
@@ -73,6 +76,9 @@ class ClientRecords:
 
     async def check(self, database: Database, claims: Claims) -> None:
         """401 unless the token says what its client's record says."""
+        agreed_until = self._agreed.get(claims)
+        if agreed_until is not None and agreed_until > time.monotonic():
+            return
         record = await self.record(database, claims.client_id)
         if record is None:
             raise Unauthorised("The access token's client is revoked, unknown or not approved")
@@ -85,3 +91,6 @@ class ClientRecords:
             raise Unauthorised("The access token names scopes its client does not hold")
         if beyond_bounds(claims.organisation_type, tuple(claims.scopes)):
             raise Unauthorised("The access token names scopes its organisation may not hold")
+        if len(self._agreed) > _MAX_CACHED:
+            self._agreed.clear()
+        self._agreed[claims] = self._cache[claims.client_id][0]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,8 +11,6 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult
 
 from aphub.errors import Problem, database_input_problem
-
-log = logging.getLogger(__name__)
 
 _CODES = {
     401: "UNAUTHENTICATED",
@@ -71,7 +68,7 @@ def _coded(error: GraphQLError) -> GraphQLError:
         extensions.update(original.extra)
         message = original.detail
     else:
-        log.error("unhandled error in a resolver", exc_info=original)
+        # logged once, with its traceback, by HubSchema.process_errors
         extensions = {"code": "INTERNAL_SERVER_ERROR", "status": 500}
         message = "The hub could not complete the request; it has been logged."
     return GraphQLError(
