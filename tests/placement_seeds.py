@@ -87,6 +87,8 @@ async def seed_active_placements(
                 "provider_id": str(provider.id),
                 "hours_per_week": 10,
                 "part_time_justification": "Part of a blended full-time offer",
+                "part_time_parent_agreed_on": (today - timedelta(days=7)).isoformat(),
+                "part_time_review_date": (today + timedelta(days=28)).isoformat(),
             }
             pid = await service.request(uow, la, PlacementCreate.model_validate(body))
             p = principal_of(provider)

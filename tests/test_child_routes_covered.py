@@ -65,6 +65,8 @@ OUTCOMES = child_data(
 OUTCOMES_GRAPHQL = child_data("test_graphql_mutations_record_outcomes_with_rest_rules")
 HOLIDAYS = no_child_data("a local authority's school holiday calendar")
 DIRECTORY = no_child_data("AP provider directory (organisations, offers, sites, quality)")
+EDUCATION = child_data("test_exclusions_and_education_follow_the_childs_sharing_rules")
+EDUCATION_GRAPHQL = child_data("test_graphql_reads_and_records_exclusions_as_rest_does")
 NESTED_PARITY = child_data("test_what_the_feed_delivers_is_what_rest_and_graphql_read_and_back")
 REGISTER = no_child_data("organisations register and client credentials (operator)")
 DOCS = no_child_data("API documentation")
@@ -141,6 +143,20 @@ ROUTES: dict[tuple[str, str], Classification] = {
     ),
     ("GET", "/v1/children/{child_id}/export"): child_data(
         "test_export_holds_everything_about_the_child_for_the_home_la_only"
+    ),
+    ("GET", "/v1/children/{child_id}/exclusions"): EDUCATION,
+    ("POST", "/v1/children/{child_id}/exclusions"): child_data(
+        "test_only_the_school_whose_roll_the_child_is_on_excludes"
+    ),
+    ("POST", "/v1/children/{child_id}/exclusions/{exclusion_id}/status"): child_data(
+        "test_a_review_outcome_moves_the_exclusion_on_and_reinstatement_ends_the_duty"
+    ),
+    ("GET", "/v1/children/{child_id}/education"): EDUCATION,
+    ("GET", "/v1/education/flags"): child_data(
+        "test_a_permanent_exclusion_breached_on_day_six_flags_the_home_la_until_provision"
+    ),
+    ("GET", "/v1/reports/children-not-in-school"): child_data(
+        "test_the_register_of_children_not_in_school_is_the_home_las_and_csv_matches_json"
     ),
     ("GET", "/v1/children/{child_id}/duplicates"): child_data(
         "test_a_partial_match_is_answered_as_a_new_child_and_flagged_to_the_home_la"
@@ -298,6 +314,11 @@ GRAPHQL_FIELDS: dict[tuple[str, str], Classification] = {
     ("Placement", "reviews"): PLACEMENT_READS,
     ("Placement", "history"): PLACEMENT_READS,
     ("Child", "placements"): NESTED_PARITY,
+    ("Child", "exclusions"): EDUCATION_GRAPHQL,
+    ("Child", "education"): EDUCATION_GRAPHQL,
+    ("Query", "educationFlags"): EDUCATION_GRAPHQL,
+    ("Mutation", "recordExclusion"): EDUCATION_GRAPHQL,
+    ("Mutation", "changeExclusionStatus"): EDUCATION_GRAPHQL,
     ("Placement", "attendanceSummary"): NESTED_PARITY,
     ("Placement", "outcomes"): NESTED_PARITY,
     **{

@@ -40,6 +40,26 @@ async def test_demo_placements_cover_every_state_and_each_has_one_event_per_vers
     assert sum(r["reviews"] > 0 for r in rows) >= 4
     part_time = [r["child_id"] for r in active if r["hours_per_week"] < 25]
     assert any(part_time.count(c) >= 2 for c in part_time)  # concurrent part-time placements
+    # children out of education: day 4 of a permanent exclusion (nothing owed yet), one
+    # past day 6 without provision, an eight-day suspension with the school's provision,
+    # and part-time timetables past review
+    flags = await superuser.fetch(
+        "SELECT c.legal_first_name AS name, f.kind FROM education_flags f "
+        "JOIN children c ON c.id = f.child_id WHERE f.cleared_on IS NULL"
+    )
+    kinds = {(r["name"], r["kind"]) for r in flags}
+    assert ("Reggie", "sixth_day_breach") in kinds
+    assert not {n for n, _ in kinds} & {"Mohammed", "Leila"}
+    assert "part_time_review_overdue" in {k for _, k in kinds}
+    excluded = await superuser.fetch(
+        "SELECT c.legal_first_name AS name, x.kind, x.school_days FROM exclusions x "
+        "JOIN children c ON c.id = x.child_id ORDER BY name"
+    )
+    assert [(r["name"], r["kind"]) for r in excluded] == [
+        ("Leila", "suspension"),
+        ("Mohammed", "permanent"),
+        ("Reggie", "permanent"),
+    ]
     result = await verify_chain(db)
     assert result.ok, result
     # a second load into a database that holds data changes nothing

@@ -170,6 +170,26 @@ async def mark_children_distinct(ctx: Ctx) -> Call:
     return Call("POST", f"/v1/children/{held}/distinct", area.la, json={"other_child_id": other})
 
 
+async def record_exclusion(ctx: Ctx) -> Call:
+    area = await placements.make_area(ctx.app, ctx.db)
+    body = {
+        "kind": "suspension",
+        "first_day": TODAY.isoformat(),
+        "school_days": 2,
+        "reasons": ["DB"],
+    }
+    return Call("POST", f"/v1/children/{area.child.id}/exclusions", area.school, json=body)
+
+
+async def change_exclusion_status(ctx: Ctx) -> Call:
+    area = await placements.make_area(ctx.app, ctx.db)
+    url = f"/v1/children/{area.child.id}/exclusions"
+    body = {"kind": "permanent", "first_day": TODAY.isoformat(), "reasons": ["PA"]}
+    excluded = await ctx.post(url, area.school, body)
+    status = {"status": "upheld", "on": TODAY.isoformat()}
+    return Call("POST", f"{url}/{excluded['id']}/status", area.school, json=status)
+
+
 # --- children and their records --------------------------------------------------------------
 
 
@@ -599,6 +619,8 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/v1/children"): create_child,
     ("PATCH", CHILD): update_child,
     ("POST", f"{CHILD}/merge"): merge_children,
+    ("POST", f"{CHILD}/exclusions"): record_exclusion,
+    ("POST", f"{CHILD}/exclusions/{{exclusion_id}}/status"): change_exclusion_status,
     ("POST", f"{CHILD}/distinct"): mark_children_distinct,
     ("POST", f"{CHILD}/enrolments"): add_enrolment,
     ("POST", f"{CHILD}/enrolments/{{enrolment_id}}/end"): end_enrolment,

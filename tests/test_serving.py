@@ -7,6 +7,7 @@ the rest of a GraphQL request fares."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -21,6 +22,7 @@ from aphub.config import Settings
 from aphub.db import Database
 from aphub.main import create_app
 from aphub.placements import endpoints as placement_endpoints
+from tests.conftest import with_database
 from tests.factories import auth, make_org, token_for
 from tests.placement_factories import active, make_area, requested
 
@@ -136,21 +138,40 @@ async def test_an_unhandled_error_is_a_500_problem_and_never_reaches_the_server(
 
 
 async def test_an_unreachable_database_is_503_with_retry_after_and_the_hub_recovers(
-    client: httpx.AsyncClient, app: FastAPI, db: Database, superuser: asyncpg.Connection
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    db: Database,
+    superuser: asyncpg.Connection,
+    superuser_dsn: str,
 ) -> None:
     area = await make_area(app, db, registration="pru")
     placement = await requested(client, area)
     url = f"/v1/placements/{placement['id']}"
     assert (await client.get(url, headers=area.la_headers)).status_code == 200
-    # the server ends every connection of the hub's pools, as a restart would
-    await superuser.execute(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-        "WHERE application_name = 'aphub' AND pid <> pg_backend_pid()"
-    )
-    lost = await client.get(url, headers=area.la_headers)
-    assert lost.status_code == 503, lost.text
-    assert lost.headers["content-type"] == "application/problem+json"
-    assert int(lost.headers["Retry-After"]) > 0
+    # the server ends every connection of the hub's pools and takes no new ones for a
+    # while, as a restart would
+    name = await superuser.fetchval("SELECT current_database()")
+    admin = await asyncpg.connect(with_database(superuser_dsn, "postgres"))
+    await admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+    try:
+        await superuser.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = 'aphub' AND pid <> pg_backend_pid()"
+        )
+        for _ in range(50):  # termination is a signal: wait until the backends are gone
+            left = await superuser.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'aphub'"
+            )
+            if not left:
+                break
+            await asyncio.sleep(0.1)
+        lost = await client.get(url, headers=area.la_headers)
+        assert lost.status_code == 503, lost.text
+        assert lost.headers["content-type"] == "application/problem+json"
+        assert int(lost.headers["Retry-After"]) > 0
+    finally:
+        await admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+        await admin.close()
     recovered = await client.get(url, headers=area.la_headers)
     assert recovered.status_code == 200, recovered.text
 

@@ -52,6 +52,8 @@ CHILD_TABLES = (
     "placement_follow_ups",
     "attendance_marks",
     "attendance_concerns",
+    "exclusions",
+    "education_flags",
 )
 CHILD_MODELS = frozenset(
     {
@@ -73,6 +75,8 @@ CHILD_MODELS = frozenset(
         "FollowUp",
         "AttendanceMark",
         "AttendanceConcern",
+        "Exclusion",
+        "EducationFlag",
     }
 )
 # FROM or JOIN of a child-related table, except in DELETE FROM (a write)
@@ -93,6 +97,16 @@ _FRAGMENT = (
     "the sharing layer's condition, or answers a change the caller was just authorised to make"
 )
 _DEMO = "the demo loader fills an empty hub for `make run`; there is no caller"
+_EDUCATION_JOB = (
+    "the out-of-education flags job (`aphub.education.flags`): scans the hub's (or one "
+    "LA's residents') exclusions, placements and rolls as the system, and raises flags to "
+    "the responsible body and home LA; nothing it reads is answered to a caller"
+)
+_SHOWN = (
+    "for children the sharing layer has just shown the caller with `education` "
+    "(`gate.decide_audited` / `gate.decide` then `require_education`, or a GraphQL page of "
+    "children the gate shaped)"
+)
 _CONTROLLER = (
     "the data controller's reads (access audit, subject access export), after "
     "`controller_decision` decided the caller is the child's home LA with `audit:read`"
@@ -142,6 +156,36 @@ INTERNAL_READERS: dict[tuple[str, str], str] = {
         "the caller is answered with the record as the gate shapes it for them"
     ),
     ("demo/attendance.py", "PLACEMENTS"): _DEMO,
+    ("demo/exclusions.py", "load_exclusions"): _DEMO,
+    ("education/exclusions.py", "_FACTS"): (
+        "a guard of recording an exclusion for a child the caller was decided to see: its "
+        "date of birth, whether the named school has it on roll, and whether it is recorded "
+        "already"
+    ),
+    ("education/exclusions.py", "_ONE"): _SHOWN,
+    ("education/exclusions.py", "_OF_CHILDREN"): _SHOWN,
+    ("education/exclusions.py", "_CONVERTED"): (
+        "a guard: whether the suspension an exclusion converts is this child's, from the "
+        "same school"
+    ),
+    ("education/facts.py", "_CHILDREN"): _SHOWN + ", or the daily flags job",
+    ("education/facts.py", "_EXCLUSIONS"): _SHOWN + ", or the daily flags job",
+    ("education/facts.py", "_PLACEMENTS"): _SHOWN + ", or the daily flags job",
+    ("education/facts.py", "_ROLLS"): _SHOWN + ", or the daily flags job",
+    ("education/flags.py", "EXCLUDED"): _EDUCATION_JOB,
+    ("education/flags.py", "WAITING"): _EDUCATION_JOB,
+    ("education/flags.py", "PART_TIME"): _EDUCATION_JOB,
+    ("education/flags.py", "LEFT_ROLL"): _EDUCATION_JOB,
+    ("education/flags.py", "OPEN"): _EDUCATION_JOB,
+    ("education/status.py", "_FLAGS"): _SHOWN + "; only the flags addressed to the caller",
+    ("education/register.py", "_CANDIDATES"): (
+        "the home LA's own residents (the `la_home` relationship, `home_la_id = :org`) who "
+        "may belong on its register: ids only, then read through "
+        "`gate.read_children_by_ids`, audited"
+    ),
+    ("education/register.py", "_FLAGS"): (
+        "the open flags of children `gate.read_children_by_ids` has just shown the home LA"
+    ),
     ("demo/placements.py", "load_placements"): _DEMO,
     ("events/log.py", "_OUTBOX"): (
         "the sealer moves committed outbox rows into the hash chain; nothing is answered"

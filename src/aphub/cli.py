@@ -199,6 +199,24 @@ def cmd_jobs_run_concerns(args: argparse.Namespace) -> None:
     print(json.dumps(asyncio.run(run()), indent=2))
 
 
+def cmd_jobs_run_education(args: argparse.Namespace) -> None:
+    from datetime import date
+
+    from aphub.education.flags import run_flags
+
+    as_of = date.fromisoformat(args.as_of) if args.as_of else None
+
+    async def run() -> dict[str, object]:
+        database = _database()
+        try:
+            async with database.writing() as uow:
+                return await run_flags(uow, as_of=as_of)
+        finally:
+            await database.dispose()
+
+    print(json.dumps(asyncio.run(run()), indent=2))
+
+
 def cmd_jobs_serve(_args: argparse.Namespace) -> None:
     """The scheduled jobs in a process of their own, for deployments that run the web
     workers with APHUB_JOBS=false: a run over a large area then never holds a worker that
@@ -289,6 +307,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--as-of", help="compute as at this date (its end) or date and time; default now"
     )
     concerns.set_defaults(func=cmd_jobs_run_concerns)
+    education = jobs_sub.add_parser(
+        "run-education",
+        help="raise and clear the out-of-education flags due (sixth-day breaches, part-time "
+        "timetables past review, children waiting for a place, children missing education)",
+    )
+    education.add_argument("--as-of", help="compute for this date (YYYY-MM-DD); default today")
+    education.set_defaults(func=cmd_jobs_run_education)
     jobs_sub.add_parser(
         "serve", help="run the scheduled jobs in this process, every APHUB_JOBS_INTERVAL_MINUTES"
     ).set_defaults(func=cmd_jobs_serve)

@@ -22,6 +22,7 @@ from aphub.attendance.concerns import run_concerns
 from aphub.auth.keys import KeyRing
 from aphub.config import Settings
 from aphub.db import Database
+from aphub.education.flags import run_flags
 from aphub.events import checkpoints
 
 log = logging.getLogger("aphub.jobs")
@@ -33,6 +34,11 @@ _EXPIRE = "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval
 async def attendance_concerns(database: Database, _settings: Settings) -> dict[str, Any]:
     async with database.writing() as unit:
         return await run_concerns(unit)
+
+
+async def education_flags(database: Database, _settings: Settings) -> dict[str, Any]:
+    async with database.writing() as unit:
+        return await run_flags(unit)
 
 
 async def sign_checkpoint(database: Database, settings: Settings) -> dict[str, Any]:
@@ -56,6 +62,7 @@ class Job:
 
 JOBS: tuple[Job, ...] = (
     Job("attendance-concerns", lambda s: s.jobs_interval_minutes, attendance_concerns),
+    Job("education-flags", lambda s: s.jobs_interval_minutes, education_flags),
     Job("event-checkpoint", lambda s: s.checkpoint_interval_minutes, sign_checkpoint),
     Job("expire-kept-answers", lambda _s: 60, expire_kept_answers),
 )

@@ -9,6 +9,7 @@ from aphub.attendance.endpoints import ENDPOINTS as ATTENDANCE
 from aphub.auth.endpoints import ENDPOINTS as AUTH
 from aphub.children.endpoints import ENDPOINTS as CHILDREN
 from aphub.children.record_endpoints import ENDPOINTS as CHILD_RECORDS
+from aphub.education.endpoints import ENDPOINTS as EDUCATION
 from aphub.events.endpoints import ENDPOINTS as EVENTS
 from aphub.organisations.endpoints import ENDPOINTS as ORGANISATIONS
 from aphub.outcomes.endpoints import ENDPOINTS as OUTCOMES
@@ -23,6 +24,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *ORGANISATIONS,
     *CHILDREN,
     *CHILD_RECORDS,
+    *EDUCATION,
     *PLACEMENTS,
     *PROVIDERS,
     *PROVIDER_QUALITY,

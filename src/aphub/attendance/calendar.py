@@ -1,4 +1,7 @@
-"""The school-day calendar: weekdays, less the holidays a local authority configured.
+"""The school-day calendar: weekdays, less England's bank holidays (from the `holidays`
+package, which follows the published gov.uk list, substitute days included) and the
+holidays and closures a local authority configured (its term breaks, INSET and closure
+days).
 
 Concerns about a child are computed on the calendar of the child's home local authority
 (the authority responsible for the child's education, and one of the two receivers of
@@ -11,6 +14,9 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cache
+
+import holidays as holiday_calendars
 
 from aphub.db import ReadUnit
 
@@ -18,12 +24,38 @@ RETURN_BY = time(10, 0)
 _SEARCH_DAYS = 400  # a calendar with a longer holiday than this is not a school calendar
 
 
+@cache
+def bank_holidays(year: int) -> frozenset[date]:
+    """England's bank holidays of a year (substitute days included)."""
+    return frozenset(holiday_calendars.country_holidays("GB", subdiv="ENG", years=year))
+
+
 @dataclass(frozen=True)
 class Calendar:
     holidays: tuple[tuple[date, date], ...] = field(default_factory=tuple)
 
     def is_school_day(self, day: date) -> bool:
-        return day.weekday() < 5 and not any(lo <= day <= hi for lo, hi in self.holidays)
+        return (
+            day.weekday() < 5
+            and day not in bank_holidays(day.year)
+            and not any(lo <= day <= hi for lo, hi in self.holidays)
+        )
+
+    def nth_school_day(self, first: date, n: int) -> date:
+        """The n-th school day counting from `first` (which counts as the first when it is
+        a school day): `nth_school_day(d, 6)` is the sixth school day of a period from d."""
+        day, seen = first, 0
+        for _ in range(n * 7 + _SEARCH_DAYS):
+            if self.is_school_day(day):
+                seen += 1
+                if seen == n:
+                    return day
+            day += timedelta(days=1)
+        return day
+
+    def count_school_days(self, first: date, last: date) -> int:
+        """School days from `first` to `last`, both included (0 when last < first)."""
+        return len(self.school_days(first, last))
 
     def next_school_day(self, day: date) -> date:
         for offset in range(1, _SEARCH_DAYS):

@@ -31,9 +31,12 @@ from aphub.sharing.policy import active_policy
 from aphub.sharing.shape import plain
 
 if TYPE_CHECKING:
+    from aphub.education.graphql import EducationStatusNode, ExclusionNode
     from aphub.placements.graphql import PlacementNode
 # resolved when the schema is built: the two modules refer to each other
 LazyPlacement = Annotated["PlacementNode", strawberry.lazy("aphub.placements.graphql")]
+LazyExclusion = Annotated["ExclusionNode", strawberry.lazy("aphub.education.graphql")]
+LazyEducation = Annotated["EducationStatusNode", strawberry.lazy("aphub.education.graphql")]
 
 
 @strawberry.type
@@ -50,6 +53,7 @@ class EnrolmentNode:
     status: str
     start_date: date
     end_date: date | None
+    hours_per_week: float | None = None
 
 
 @strawberry.type
@@ -173,6 +177,29 @@ class ChildNode:
         loader = _children_loader(info, "child_placements", _placements_of(principal))
         return [PlacementNode.from_json(body) for body in await loader.load(self.id)]
 
+    @strawberry.field(description="Suspensions and exclusions (null unless you read education)")
+    async def exclusions(self, info: HubInfo) -> list[LazyExclusion] | None:
+        from aphub.education import exclusions
+        from aphub.education.graphql import ExclusionNode
+
+        if "education" not in self.access.categories:
+            return None
+        loader = _children_loader(info, "child_exclusions", exclusions.exclusions_of_children)
+        return [ExclusionNode.from_view(r) for r in await loader.load(self.id)]
+
+    @strawberry.field(
+        description="Education today: sixth-day duties, provision, days without suitable "
+        "education (null unless you read education)"
+    )
+    async def education(self, info: HubInfo) -> LazyEducation | None:
+        from aphub.education.graphql import EducationStatusNode
+
+        if "education" not in self.access.categories:
+            return None
+        principal = info.context.principal("passports:read")
+        loader = _children_loader(info, "child_education", _statuses_of(principal))
+        return EducationStatusNode.from_view(await loader.load(self.id))
+
     @strawberry.field(description="Consents recorded (null unless you may read contacts)")
     async def consents(self, info: HubInfo) -> list[ConsentNode] | None:
         if "contacts" not in self.access.categories:
@@ -198,6 +225,7 @@ class ChildNode:
                     status=e["status"],
                     start_date=date.fromisoformat(e["start_date"]),
                     end_date=date.fromisoformat(e["end_date"]) if e["end_date"] else None,
+                    hours_per_week=e.get("hours_per_week"),
                 )
                 for e in values["enrolments"]
             ]
@@ -276,6 +304,15 @@ class AccessLogEntry:
 class AccessLogPage:
     items: list[AccessLogEntry]
     next_cursor: str | None
+
+
+def _statuses_of(principal: Principal) -> Batch:
+    async def batch(uow: ReadUnit, ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
+        from aphub.education.status import statuses_of
+
+        return await statuses_of(uow, principal, ids)
+
+    return batch
 
 
 def _placements_of(principal: Principal) -> Batch:

@@ -51,6 +51,7 @@ class EnrolmentInput:
     status: str
     start_date: date
     end_date: date | None = UNSET
+    hours_per_week: float | None = UNSET
 
 
 @strawberry.input(description="Status flags; each belongs to a sharing category")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -91,6 +92,11 @@ class EnrolmentIn(BaseModel):
     status: EnrolmentStatus
     start_date: date
     end_date: date | None = None
+    hours_per_week: Annotated[Decimal, Field(gt=0, le=40, decimal_places=1)] | None = Field(
+        None,
+        description="The school's own hours for a child on its roll part time (absent: "
+        "full time); counted with the child's placements towards full-time education",
+    )
 
     @model_validator(mode="after")
     def _end_after_start(self) -> EnrolmentIn:
@@ -188,6 +194,7 @@ class Enrolment(BaseModel):
     status: EnrolmentStatus
     start_date: date
     end_date: date | None = None
+    hours_per_week: Decimal | None = None
 
 
 class Access(BaseModel):

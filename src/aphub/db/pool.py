@@ -116,7 +116,9 @@ class ConnectionPool:
             )
             await set_codecs(connection)
         except BaseException as exc:
-            if isinstance(exc, (*CONNECTION_ERRORS, TimeoutError)):
+            # at start-up any refusal by the server (not accepting connections, starting up,
+            # shutting down, too many clients) means the database is not there for us now
+            if isinstance(exc, (*CONNECTION_ERRORS, TimeoutError, asyncpg.PostgresError)):
                 log.warning("cannot connect to the database: %s", type(exc).__name__)
                 raise DatabaseUnavailable() from exc
             raise

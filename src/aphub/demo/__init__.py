@@ -20,6 +20,7 @@ from aphub.config import Settings
 from aphub.db import Database, WriteUnit
 from aphub.demo.attendance import load_attendance
 from aphub.demo.children import load_children
+from aphub.demo.exclusions import load_exclusions
 from aphub.demo.placements import load_placements
 from aphub.demo.providers import load_provider_directory
 from aphub.events.log import Actor
@@ -164,6 +165,7 @@ async def load_demo(database: Database, settings: Settings, *, only_if_empty: bo
         await load_children(uow, area)
         await load_placements(uow, area)
         await load_attendance(uow, area)
+        await load_exclusions(uow, area)
         _progress("API clients")
         await issue_credentials(uow, area)
     write_credentials(settings, area)

@@ -186,6 +186,8 @@ def _request(spec: DemoPlacement, child: Child) -> PlacementCreate:
         body["part_time_justification"] = (
             "Part of a blended offer agreed with the family; reviewed every six weeks"
         )
+        body["part_time_parent_agreed_on"] = _day(-spec.started - 3)
+        body["part_time_review_date"] = min(_day(-spec.started + 42), end)
     return PlacementCreate.model_validate(body)
 
 

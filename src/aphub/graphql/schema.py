@@ -30,6 +30,7 @@ from aphub.children.graphql import ChildQuery
 from aphub.children.graphql_mutations import ChildMutation
 from aphub.config import Settings
 from aphub.docs import graphiql_html
+from aphub.education.graphql import EducationMutation, EducationQuery
 from aphub.errors import Problem
 from aphub.graphql.context import UnitPerOperation, get_context
 from aphub.graphql.errors import ProblemErrors
@@ -48,6 +49,7 @@ QUERY_TYPES: tuple[type, ...] = (
     ProviderQuery,
     AttendanceQuery,
     OutcomesQuery,
+    EducationQuery,
 )
 MUTATION_TYPES: tuple[type, ...] = (
     ChildMutation,
@@ -56,6 +58,7 @@ MUTATION_TYPES: tuple[type, ...] = (
     ProviderMutation,
     AttendanceMutation,
     OutcomesMutation,
+    EducationMutation,
 )
 
 

@@ -12,6 +12,7 @@ from aphub.models.children import (
     PassportSection,
     PassportSectionVersion,
 )
+from aphub.models.education import EducationFlag, Exclusion
 from aphub.models.events import Event, EventChainHead, EventCheckpoint
 from aphub.models.idempotency import IdempotencyKey
 from aphub.models.organisations import ApiClient, Organisation, OrganisationType
@@ -31,10 +32,12 @@ __all__ = [
     "Child",
     "ChildDuplicate",
     "Consent",
+    "EducationFlag",
     "Enrolment",
     "Event",
     "EventChainHead",
     "EventCheckpoint",
+    "Exclusion",
     "FollowUp",
     "IdempotencyKey",
     "IntendedOutcome",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -15,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
     text,
@@ -145,6 +147,8 @@ class Enrolment(Base):
     status: Mapped[str] = mapped_column(String(1), nullable=False)
     start_date: Mapped[date] = mapped_column(Date, nullable=False)
     end_date: Mapped[date | None] = mapped_column(Date)
+    # a school's own hours for a child on its roll part-time (null: full time on roll)
+    hours_per_week: Mapped[Decimal | None] = mapped_column(Numeric(4, 1))
     created_at: Mapped[datetime] = created_at()
 
 

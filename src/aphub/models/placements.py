@@ -81,6 +81,8 @@ class Placement(Base):
         JSONB, nullable=False, server_default=text("'{}'")
     )
     part_time_justification: Mapped[str | None] = mapped_column(Text)
+    part_time_parent_agreed_on: Mapped[date | None] = mapped_column(Date)
+    part_time_review_date: Mapped[date | None] = mapped_column(Date)
     exit_strategy: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     review_frequency_weeks: Mapped[int | None] = mapped_column(Integer)
     next_review_date: Mapped[date | None] = mapped_column(Date)

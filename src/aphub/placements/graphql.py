@@ -132,6 +132,8 @@ class PlacementNode:
     hours_per_week: float | None
     pattern: list[PatternDayNode]
     part_time_justification: str | None
+    part_time_parent_agreed_on: date | None
+    part_time_review_date: date | None
     intended_outcomes: list[OutcomeNode]
     exit_strategy: ExitStrategyNode | None
     review_frequency_weeks: int | None

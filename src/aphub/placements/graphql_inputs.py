@@ -72,6 +72,8 @@ class PlacementPlanInput:
     hours_per_week: float | None = UNSET
     pattern: list[PatternDayInput] | None = UNSET
     part_time_justification: str | None = UNSET
+    part_time_parent_agreed_on: date | None = UNSET
+    part_time_review_date: date | None = UNSET
     intended_outcomes: list[IntendedOutcomeInput] | None = UNSET
     exit_strategy: ExitStrategyInput | None = UNSET
     review_frequency_weeks: int | None = UNSET

@@ -70,6 +70,7 @@ class OutcomeNode:
 class FlagsNode:
     past_planned_end: bool | None
     review_overdue: bool | None
+    part_time_review_overdue: bool | None = None
 
 
 @strawberry.type(name="OutcomeProgress")

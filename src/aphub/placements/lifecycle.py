@@ -4,7 +4,7 @@ cancelled. Illegal transitions are 409; a missing requirement is 422 naming it."
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -33,6 +33,7 @@ from aphub.placements.service import (
     require_status,
     transition,
 )
+from aphub.sharing.policy import active_policy
 
 
 async def offer(
@@ -125,9 +126,44 @@ async def threshold_breach(
 
 _START_FACTS = (
     "SELECT (SELECT count(*) FROM intended_outcomes WHERE placement_id = :placement_id) "
-    "AS outcomes, pp.registration_status, pp.qa_status FROM (VALUES (1)) AS one "
+    "AS outcomes, pp.registration_status, pp.qa_status, "
+    # the child's other provision: its active placements and a school's part-time roll
+    "(SELECT coalesce(sum(o.hours_per_week), 0) FROM placements o WHERE o.child_id = :child_id "
+    "AND o.status = 'active' AND o.id <> :placement_id) + (SELECT "
+    "coalesce(sum(e.hours_per_week), 0) FROM enrolments e WHERE e.child_id = :child_id "
+    "AND e.start_date <= :start_date AND (e.end_date IS NULL OR e.end_date >= :start_date)) "
+    "AS other_hours FROM (VALUES (1)) AS one "
     "LEFT JOIN provider_profiles pp ON pp.organisation_id = :provider_id"
 )
+
+
+def part_time_missing(p: LockedPlacement, other_hours: Decimal, start: date) -> list[FieldError]:
+    """What a part-time timetable lacks: below the area's full-time hours across the
+    child's placements (and a school's part-time roll), it needs its reason, the parent's
+    agreement and a review date at most six weeks (the area's setting) after it starts."""
+    area = active_policy().area
+    total = (p.hours_per_week or Decimal(0)) + other_hours
+    if total >= area.full_time_hours:
+        return []
+    missing = []
+    if not p.part_time_justification:
+        missing.append(FieldError("part_time_justification", "a justification for part-time hours"))
+    if p.part_time_parent_agreed_on is None:
+        missing.append(
+            FieldError(
+                "part_time_parent_agreed_on", "the date the parent agreed the part-time hours"
+            )
+        )
+    latest = start + timedelta(days=area.part_time_review_max_days)
+    review = p.part_time_review_date
+    if review is None or not start <= review <= latest:
+        missing.append(
+            FieldError(
+                "part_time_review_date",
+                f"a review date of the part-time hours between {start} and {latest}",
+            )
+        )
+    return missing
 
 
 async def start(
@@ -141,7 +177,14 @@ async def start(
     require_provider(principal, p)
     require_status(p, "start", "offered")
     missing: list[FieldError] = []
-    facts = await uow.fetchrow(_START_FACTS, placement_id=p.id, provider_id=p.provider_id)
+    starts_on = body.start_date or p.start_date
+    facts = await uow.fetchrow(
+        _START_FACTS,
+        placement_id=p.id,
+        provider_id=p.provider_id,
+        child_id=p.child_id,
+        start_date=starts_on,
+    )
     if not facts["outcomes"]:
         missing.append(FieldError("intended_outcomes", "at least one intended outcome"))
     if not p.exit_strategy:
@@ -150,8 +193,8 @@ async def start(
         missing.append(FieldError("next_review_date", "a next review date"))
     if p.hours_per_week is None:
         missing.append(FieldError("hours_per_week", "hours per week"))
-    elif p.hours_per_week < Decimal(25) and not p.part_time_justification:
-        missing.append(FieldError("part_time_justification", "a justification for part-time hours"))
+    else:
+        missing += part_time_missing(p, facts["other_hours"], starts_on)
     unregistered = facts["registration_status"] in (None, "unregistered")
     if unregistered:
         if p.safeguarding_confirmed_on is None:

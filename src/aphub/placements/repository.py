@@ -43,6 +43,8 @@ BODY = (
     "'start_date', p.start_date, 'planned_end_date', p.planned_end_date, "
     "'actual_end_date', p.actual_end_date, 'hours_per_week', p.hours_per_week, "
     "'pattern', p.pattern, 'part_time_justification', p.part_time_justification, "
+    "'part_time_parent_agreed_on', p.part_time_parent_agreed_on, "
+    "'part_time_review_date', p.part_time_review_date, "
     f"'intended_outcomes', {_OUTCOMES}, 'exit_strategy', p.exit_strategy, "
     "'review_frequency_weeks', p.review_frequency_weeks, "
     "'next_review_date', p.next_review_date, 'funding', p.funding, "
@@ -53,7 +55,9 @@ BODY = (
     "'closing_note', p.closing_note, 'created_at', p.created_at, "
     "'updated_at', p.updated_at, 'flags', json_build_object("
     f"'past_planned_end', p.status = 'active' AND p.planned_end_date < {TODAY}, "
-    f"'review_overdue', p.status = 'active' AND p.next_review_date < {TODAY}))::text"
+    f"'review_overdue', p.status = 'active' AND p.next_review_date < {TODAY}, "
+    "'part_time_review_overdue', p.status = 'active' AND "
+    f"p.part_time_review_date < {TODAY}))::text"
 )
 FROM = "placements p JOIN organisations comm ON comm.id = p.commissioner_id"
 
@@ -142,6 +146,8 @@ class LockedPlacement:
     hours_per_week: Decimal | None
     pattern: dict[str, Any]
     part_time_justification: str | None
+    part_time_parent_agreed_on: date | None
+    part_time_review_date: date | None
     exit_strategy: dict[str, Any] | None
     review_frequency_weeks: int | None
     next_review_date: date | None

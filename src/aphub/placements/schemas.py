@@ -150,7 +150,15 @@ class PlacementPlan(BaseModel):
     delivery_location_ids: Annotated[list[uuid.UUID], Field(max_length=10)] = []
     hours_per_week: Hours | None = None
     pattern: Annotated[list[PatternDay], Field(max_length=5)] = []
-    part_time_justification: Text | None = None
+    part_time_justification: Text | None = Field(
+        None, description="Why the timetable is part time (required when it is)"
+    )
+    part_time_parent_agreed_on: date | None = Field(
+        None, description="When the parent agreed the part-time timetable"
+    )
+    part_time_review_date: date | None = Field(
+        None, description="When the part-time timetable is reviewed: at most six weeks ahead"
+    )
     intended_outcomes: Annotated[list[IntendedOutcomeIn], Field(max_length=20)] = []
     exit_strategy: ExitStrategy | None = None
     review_frequency_weeks: Annotated[int, Field(ge=1, le=52)] | None = None

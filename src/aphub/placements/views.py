@@ -33,6 +33,7 @@ class OutcomeView(BaseModel):
 class Flags(BaseModel):
     past_planned_end: bool | None
     review_overdue: bool | None
+    part_time_review_overdue: bool | None = None
 
 
 class PlacementView(BaseModel):
@@ -56,6 +57,8 @@ class PlacementView(BaseModel):
     hours_per_week: float | None
     pattern: dict[str, Any]
     part_time_justification: str | None
+    part_time_parent_agreed_on: date | None = None
+    part_time_review_date: date | None = None
     intended_outcomes: list[OutcomeView]
     exit_strategy: ExitStrategy | None
     review_frequency_weeks: int | None

@@ -39,6 +39,8 @@ EVENT_CATEGORY: dict[str, str] = {
     "consent.": "contacts",
     "placement.": "placement",
     "attendance.": "placement",
+    "exclusion.": "education",
+    "education.": "education",
 }
 # Directory events hold no child data: every client that reads events receives them.
 PUBLIC_TYPES = (
@@ -101,11 +103,15 @@ def _visible_concern_ids(principal: Principal) -> str:
 def _conditions(principal: Principal) -> str:
     org_type = principal.organisation_type
     org = ":org"
+    # an event addressed to some bodies (`data.to`: the out-of-education flags, to the
+    # body that must act and the home LA) reaches only those of them who see the child
     child = (
         "e.child_id IS NOT NULL AND EXISTS (SELECT 1 FROM children c WHERE c.id = e.child_id "
         f"AND {visible_condition(org_type, org)}) AND (e.subject_type <> 'placement' OR "
         "EXISTS (SELECT 1 FROM placements p WHERE p.id = e.subject_id AND "
-        f"{placement_visible(org_type, org, active_policy())}))"
+        f"{placement_visible(org_type, org, active_policy())})) "
+        "AND (NOT jsonb_exists(e.data, 'to') OR "
+        f"e.data -> 'to' @> jsonb_build_array(({org})::text))"
     )
     public = ", ".join(f"'{t}'" for t in PUBLIC_TYPES)
     concern = (

@@ -246,6 +246,27 @@ async def record_access(
     uow.after_rollback(statements.RECORD_ACCESS_MANY, **params)
 
 
+async def record_list_access(
+    uow: ReadUnit, principal: Principal, child_ids: list[uuid.UUID], *, action: str, surface: str
+) -> None:
+    """One audit row for a list that names these children (kept if the request fails)."""
+    if not child_ids:
+        return
+    params = {
+        "org": principal.organisation_id,
+        "client": principal.client_id,
+        "child_ids": sorted(set(child_ids)),
+        "action": action,
+        "surface": surface,
+        "outcome": "allowed",
+        "rules": [],
+        "categories": ["education"],
+        "policy_version": active_policy().version,
+    }
+    await uow.execute(statements.RECORD_ACCESS_MANY, **params)
+    uow.after_rollback(statements.RECORD_ACCESS_MANY, **params)
+
+
 def require_write(decision: Decision, field_ids: list[str]) -> None:
     """403 naming the fields the caller may see but not change."""
     refused = sorted(f for f in field_ids if f not in decision.write.fields)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from decimal import Decimal
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -130,10 +131,47 @@ class Decision:
         return tuple((section, names) for section, names in sections if names)
 
 
+@dataclass(frozen=True)
+class AreaSettings:
+    """What a local area sets beside its sharing rules (the `[area]` table): the hours
+    that make a week's provision full time, and how long before children waiting for a
+    place or gone from a roll are flagged."""
+
+    full_time_hours: Decimal = Decimal(25)
+    waiting_for_place_school_days: int = 5
+    missing_education_school_days: int = 10
+    part_time_review_max_days: int = 42  # a part-time timetable is reviewed within 6 weeks
+
+    @classmethod
+    def parse(cls, source: str, raw: Any) -> AreaSettings:
+        if raw is None:
+            return cls()
+        if not isinstance(raw, Mapping):
+            raise PolicyError(f"{source}: [area] must be a table")
+        known = {f.name for f in fields(cls)}
+        unknown = set(raw) - known
+        if unknown:
+            raise PolicyError(f"{source}: [area] has unknown keys {sorted(unknown)}")
+        values: dict[str, Any] = {}
+        for name, value in raw.items():
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise PolicyError(f"{source}: area.{name} must be a number")
+            if name == "full_time_hours":
+                if not 1 <= value <= 40:
+                    raise PolicyError(f"{source}: area.full_time_hours must be 1 to 40")
+                values[name] = Decimal(str(value))
+            else:
+                if not isinstance(value, int) or not 1 <= value <= 100:
+                    raise PolicyError(f"{source}: area.{name} must be a whole number, 1 to 100")
+                values[name] = value
+        return cls(**values)
+
+
 @dataclass(frozen=True, eq=False)  # identity-hashed: statements are cached per policy
 class Policy:
     version: str
     rules: Mapping[str, Rule]
+    area: AreaSettings = field(default_factory=AreaSettings)
     # decisions are few (a rule set per relationship mix) and read on every request
     _decisions: dict[tuple[Any, ...], Decision] = field(default_factory=dict, repr=False)
 
@@ -194,7 +232,7 @@ def parse_policy(document: Mapping[str, Any], source: str) -> Policy:
     raw_rules = document.get("rules")
     if not isinstance(raw_rules, Mapping) or not raw_rules:
         raise PolicyError(f"{source}: `[rules.<name>]` tables are required")
-    unknown_top = set(document) - {"version", "rules"}
+    unknown_top = set(document) - {"version", "rules", "area"}
     if unknown_top:
         raise PolicyError(f"{source}: unknown keys {sorted(unknown_top)}")
     rules: dict[str, Rule] = {}
@@ -212,7 +250,7 @@ def parse_policy(document: Mapping[str, Any], source: str) -> Policy:
         if not write.fields <= read.fields or not write.categories <= read.categories:
             raise PolicyError(f"{source}: rules.{name} may not write what it cannot read")
         rules[name] = Rule(name, str(body.get("description", "")), read, write)
-    return Policy(version.strip(), rules)
+    return Policy(version.strip(), rules, AreaSettings.parse(source, document.get("area")))
 
 
 def load_policy(path: Path | None = None) -> Policy:

@@ -30,7 +30,8 @@ CHILD_COLUMNS = (
 # to the response as they are
 ENROLMENTS = (
     "(SELECT coalesce(json_agg(json_build_object('id', e.id, 'school_id', e.school_id, "
-    "'status', e.status, 'start_date', e.start_date, 'end_date', e.end_date) "
+    "'status', e.status, 'start_date', e.start_date, 'end_date', e.end_date, "
+    "'hours_per_week', e.hours_per_week) "
     "ORDER BY e.start_date, e.id), '[]'::json) FROM enrolments e WHERE e.child_id = c.id)"
 )
 PASSPORT = (
