@@ -158,6 +158,9 @@ ROUTES: dict[tuple[str, str], Classification] = {
     ("GET", "/v1/reports/children-not-in-school"): child_data(
         "test_the_register_of_children_not_in_school_is_the_home_las_and_csv_matches_json"
     ),
+    ("GET", "/v1/oversight/overview"): child_data(
+        "test_the_overview_counts_what_the_la_may_see_and_names_who_needs_action"
+    ),
     ("GET", "/v1/children/{child_id}/duplicates"): child_data(
         "test_a_partial_match_is_answered_as_a_new_child_and_flagged_to_the_home_la"
     ),
