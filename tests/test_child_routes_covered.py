@@ -67,6 +67,9 @@ HOLIDAYS = no_child_data("a local authority's school holiday calendar")
 DIRECTORY = no_child_data("AP provider directory (organisations, offers, sites, quality)")
 NESTED_PARITY = child_data("test_what_the_feed_delivers_is_what_rest_and_graphql_read_and_back")
 REGISTER = no_child_data("organisations register and client credentials (operator)")
+SIGN_IN = no_child_data(
+    "signing people in and out of /oversight: who is signed in (organisation, type), no child"
+)
 DOCS = no_child_data("API documentation")
 
 # Tests named above that do not exist yet. Remove a name once its test is written; the
@@ -104,6 +107,13 @@ ROUTES: dict[tuple[str, str], Classification] = {
     ("POST", "/v1/organisations/{organisation_id}/clients"): REGISTER,
     ("DELETE", "/v1/organisations/{organisation_id}/clients/{client_id}"): REGISTER,
     ("POST", "/v1/organisations/{organisation_id}/clients/{client_id}/approve"): REGISTER,
+    # oversight for people: sessions (the page's figures, when they come, are child data)
+    ("GET", "/oversight"): SIGN_IN,
+    ("GET", "/oversight/sign-in"): SIGN_IN,
+    ("POST", "/oversight/sign-in"): SIGN_IN,
+    ("GET", "/oversight/sign-in/{issuer_name}"): SIGN_IN,
+    ("GET", "/oversight/callback"): SIGN_IN,
+    ("POST", "/oversight/sign-out"): SIGN_IN,
     # children
     ("GET", "/v1/children"): MATRIX_LIST,
     ("POST", "/v1/children"): child_data("test_child_visible_to_home_la_and_school_not_provider"),

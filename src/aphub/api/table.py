@@ -12,6 +12,7 @@ from aphub.children.record_endpoints import ENDPOINTS as CHILD_RECORDS
 from aphub.events.endpoints import ENDPOINTS as EVENTS
 from aphub.organisations.endpoints import ENDPOINTS as ORGANISATIONS
 from aphub.outcomes.endpoints import ENDPOINTS as OUTCOMES
+from aphub.oversight.endpoints import ENDPOINTS as OVERSIGHT
 from aphub.placements.endpoints import ENDPOINTS as PLACEMENTS
 from aphub.providers.endpoints import ENDPOINTS as PROVIDERS
 from aphub.providers.quality_endpoints import ENDPOINTS as PROVIDER_QUALITY
@@ -29,4 +30,5 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *ATTENDANCE,
     *OUTCOMES,
     *EVENTS,
+    *OVERSIGHT,
 )

@@ -14,7 +14,14 @@ from aphub.models.children import (
 )
 from aphub.models.events import Event, EventChainHead, EventCheckpoint
 from aphub.models.idempotency import IdempotencyKey
-from aphub.models.organisations import ApiClient, Organisation, OrganisationType
+from aphub.models.organisations import (
+    ApiClient,
+    ClientAssertion,
+    ClientAuthentication,
+    Organisation,
+    OrganisationType,
+    OversightSession,
+)
 from aphub.models.outcomes import Accreditation, FollowUp, OutcomeProgress
 from aphub.models.placements import IntendedOutcome, Placement, PlacementReview
 from aphub.models.provider_offers import ProviderLocation, ProviderOffer, ProviderOfferLocation
@@ -30,6 +37,8 @@ __all__ = [
     "Base",
     "Child",
     "ChildDuplicate",
+    "ClientAssertion",
+    "ClientAuthentication",
     "Consent",
     "Enrolment",
     "Event",
@@ -42,6 +51,7 @@ __all__ = [
     "Organisation",
     "OrganisationType",
     "OutcomeProgress",
+    "OversightSession",
     "PassportSection",
     "PassportSectionVersion",
     "Placement",
