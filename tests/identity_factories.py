@@ -42,6 +42,7 @@ TOKEN_ENDPOINT = "https://idp.test/realms/area/token"
 AUTHORIZATION_ENDPOINT = "https://idp.test/realms/area/auth"
 AUDIENCE = "aphub-api"
 SIGN_IN_CLIENT = "aphub-oversight"
+PUBLIC_ADDRESS = "151.101.0.1"  # any address on the public internet
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -85,6 +86,7 @@ class StubProvider:
     grants: dict[str, Grant] = field(default_factory=dict)
     routes: dict[str, Callable[[httpx.Request], httpx.Response]] = field(default_factory=dict)
     jwks_down: bool = False
+    addresses: dict[str, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.signing_kid = self.add_key("RSA")
@@ -189,6 +191,12 @@ class StubProvider:
         id_token = self.sign({k: v for k, v in claims.items() if v is not None})
         return httpx.Response(200, json={"id_token": id_token, "token_type": "Bearer"})
 
+    async def resolve(self, host: str) -> list[str]:
+        """The hub's look-up of a client's JWKS host: a public address unless the test
+        points the name elsewhere (`addresses`). Nothing is sent to it: the transport is
+        the stub's."""
+        return self.addresses.get(host, [PUBLIC_ADDRESS])
+
     async def handle(self, request: httpx.Request) -> httpx.Response:
         url = str(request.url.copy_with(query=None))
         if url in self.routes:
@@ -215,7 +223,7 @@ def provider_installed(
         own_issuer=app.state.settings.issuer,
     )
     http = outbound_http(httpx.MockTransport(provider.handle))
-    jwks = JwksCache(http)
+    jwks = JwksCache(http, resolver=provider.resolve)
     app.state.http, app.state.jwks = http, jwks
     app.state.external = ExternalTokens(issuers, jwks)
     app.state.clients.forget()

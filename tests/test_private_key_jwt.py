@@ -263,6 +263,33 @@ async def test_keys_published_at_a_jwks_uri_are_fetched_and_rotated(
         assert len(fetches) == 2
 
 
+@pytest.mark.parametrize("addresses", [["10.0.0.8"], ["151.101.0.1", "127.0.0.1"], []])
+async def test_a_jwks_uri_whose_host_resolves_outside_the_public_internet_is_not_fetched(
+    client: httpx.AsyncClient, app: FastAPI, db: Database, addresses: list[str]
+) -> None:
+    """A name registered while public, pointed later at the hub's own network (or at
+    nothing): the hub looks before it fetches, and sends no request there."""
+    school = await make_org(db, "school")
+    key = new_key()
+    fetches: list[str] = []
+
+    def publish(request: httpx.Request) -> httpx.Response:
+        fetches.append(str(request.url))
+        return httpx.Response(200, json={"keys": [public_jwk(key, "one")]})
+
+    url = "https://mis.example/jwks"
+    provider = StubProvider(routes={url: publish}, addresses={"mis.example": addresses})
+    issued = await key_client(db, school, key, jwks_uri=url)
+    with provider_installed(app, provider):
+        r = await request_token(client, assertion(issued.client.client_id, key, kid="one"))
+        assert r.status_code == 503, r.text
+        assert fetches == []
+        provider.addresses.clear()  # the name is public again
+        r = await request_token(client, assertion(issued.client.client_id, key, kid="one"))
+        assert r.status_code == 200, r.text
+        assert len(fetches) == 1
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

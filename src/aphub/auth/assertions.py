@@ -116,4 +116,4 @@ async def _authenticate(
 async def _key(jwks: JwksCache, row: Any, kid: str | None, alg: str) -> jwt.PyJWK | None:
     if row["jwks"] is not None:
         return select_key(usable_keys(row["jwks"]), kid, alg)
-    return await jwks.key(row["jwks_uri"], kid, alg)
+    return await jwks.key(row["jwks_uri"], kid, alg, registered=True)

@@ -9,6 +9,12 @@ and requests arriving meanwhile share that one fetch: a stream of tokens with ma
 ids cannot turn the hub into a client hammering an issuer. A key the issuer drops stops
 verifying when the set is next fetched. A failed fetch keeps the keys already held (an
 issuer's brief outage does not lock everyone out); with none held, the request is a 503.
+
+A URL a client registered is checked twice: when it is registered (no address outside the
+public internet written in it, `url_problem`) and before each fetch (its host must resolve
+to public addresses only), so a name pointed at the hub's own network later is not
+fetched either. The resolution and httpx's own may still differ (DNS rebinding within the
+record's TTL): the fetch follows no redirect, sends no credential and reads 64 KiB at most.
 """
 
 from __future__ import annotations
@@ -20,8 +26,9 @@ import ipaddress
 import json
 import logging
 import re
+import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -170,6 +177,22 @@ def url_problem(url: str, *, configured: bool = False) -> str | None:
     return None
 
 
+Resolver = Callable[[str], Awaitable[Sequence[str]]]
+
+
+async def resolve(host: str) -> list[str]:
+    """The addresses `host` resolves to (through the event loop's resolver)."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+def _public(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.split("%", 1)[0]).is_global
+    except ValueError:
+        return False
+
+
 @dataclass(frozen=True, slots=True)
 class _KeySet:
     keys: tuple[dict[str, Any], ...]
@@ -181,28 +204,35 @@ class JwksCache:
     """Key sets by URL, as this process last fetched them (see the module)."""
 
     def __init__(
-        self, http: httpx.AsyncClient, clock: Callable[[], float] = time.monotonic
+        self,
+        http: httpx.AsyncClient,
+        clock: Callable[[], float] = time.monotonic,
+        resolver: Resolver = resolve,
     ) -> None:
         self.http = http
         self.clock = clock
+        self.resolver = resolver
         self._sets: dict[str, _KeySet] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
-    async def key(self, url: str, kid: str | None, alg: str) -> jwt.PyJWK | None:
-        """The key published at `url` that verifies a token naming `kid`, or None."""
+    async def key(
+        self, url: str, kid: str | None, alg: str, *, registered: bool = False
+    ) -> jwt.PyJWK | None:
+        """The key published at `url` that verifies a token naming `kid`, or None.
+        `registered`: the URL is a client's, not the operator's (see the module)."""
         held = self._sets.get(url)
         if held is None or held.expires_at <= self.clock():
-            held = await self._fetch(url, held)
+            held = await self._fetch(url, held, registered)
         found = select_key(held.keys, kid, alg)
         if found is None and kid is not None and self.clock() - held.fetched_at >= REFETCH_SECONDS:
-            held = await self._fetch(url, held)
+            held = await self._fetch(url, held, registered)
             found = select_key(held.keys, kid, alg)
         return found
 
     def forget(self) -> None:
         self._sets.clear()
 
-    async def _fetch(self, url: str, seen: _KeySet | None) -> _KeySet:
+    async def _fetch(self, url: str, seen: _KeySet | None, registered: bool) -> _KeySet:
         lock = self._locks.setdefault(url, asyncio.Lock())
         async with lock:
             current = self._sets.get(url)
@@ -210,6 +240,8 @@ class JwksCache:
                 return current  # fetched by another request while this one waited
             now = self.clock()
             try:
+                if registered:
+                    await self._check_public(url)
                 keys, max_age = await self._download(url)
             except (httpx.HTTPError, ValueError) as exc:
                 log.warning(
@@ -225,6 +257,14 @@ class JwksCache:
             fresh = _KeySet(tuple(keys), now, now + max_age)
             self._sets[url] = fresh
             return fresh
+
+    async def _check_public(self, url: str) -> None:
+        try:
+            addresses = await self.resolver(urlsplit(url).hostname or "")
+        except OSError:
+            raise ValueError("host not found") from None
+        if not addresses or not all(_public(a) for a in addresses):
+            raise ValueError("the host resolves to an address outside the public internet")
 
     async def _download(self, url: str) -> tuple[list[dict[str, Any]], float]:
         headers = {"Accept": "application/jwk-set+json, application/json"}
