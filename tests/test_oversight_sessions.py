@@ -20,6 +20,7 @@ from tests.factories import auth, make_org, token_for
 from tests.identity_factories import (
     AUTHORIZATION_ENDPOINT,
     ISSUER,
+    TOKEN_ENDPOINT,
     StubProvider,
     admit,
     form_token,
@@ -362,3 +363,26 @@ async def test_a_provider_refusal_or_a_school_does_not_sign_in(
         assert "did not sign you in" in r.text
         assert (await client.get("/oversight/sign-in/nobody")).status_code == 404
     assert uuid.UUID(str(school.id))
+
+
+async def test_an_oversized_or_unreachable_token_answer_does_not_sign_in(
+    client: httpx.AsyncClient, app: FastAPI, db: Database, provider: StubProvider
+) -> None:
+    """The provider's answer to the code exchange is read no further than 64 KiB."""
+    await admit(db, await make_org(db, "local_authority", la_code="202"))
+
+    def oversized(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b'{"id_token": "' + b"a" * 70_000 + b'"}')
+
+    def down(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("unreachable", request=request)
+
+    for answer, status, words in ((oversized, 401, "refused"), (down, 502, "cannot be reached")):
+        provider.routes[TOKEN_ENDPOINT] = answer
+        with provider_installed(app, provider):
+            started = await _start(client, provider)
+            code, state = provider.authorise(started.headers["location"], la_code="202")
+            r = await client.get("/oversight/callback", params={"code": code, "state": state})
+        assert r.status_code == status, r.text
+        assert words in r.text
+        assert not sets_cookie(r, "aphub_session")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import secrets
 import time
 from dataclasses import dataclass
@@ -196,16 +197,30 @@ async def _exchange(request: Request, issuer: IssuerConfig, code: str, verifier:
         form["client_secret"] = sign_in.client_secret
     http: httpx.AsyncClient = request.app.state.http
     try:
-        answer = await http.post(
-            sign_in.token_endpoint, data=form, headers={"Accept": "application/json"}
-        )
-        body = answer.json() if len(answer.content) <= _MAX_TOKEN_ANSWER else None
+        status, content = await _post_bounded(http, sign_in.token_endpoint, form)
+        body = json.loads(content) if content is not None else None
     except (httpx.HTTPError, ValueError):
         raise SignInFailed("The identity provider cannot be reached just now", 502) from None
     id_token = body.get("id_token") if isinstance(body, dict) else None
-    if answer.status_code != 200 or not isinstance(id_token, str):
+    if status != 200 or not isinstance(id_token, str):
         raise SignInFailed("The identity provider refused the sign-in", 401)
     return id_token
+
+
+async def _post_bounded(
+    http: httpx.AsyncClient, url: str, form: dict[str, str]
+) -> tuple[int, bytes | None]:
+    """The status and body of the provider's answer, the body read no further than
+    `_MAX_TOKEN_ANSWER` (None beyond it): a provider is trusted to sign people in, not to
+    make the hub hold whatever it sends."""
+    headers = {"Accept": "application/json"}
+    async with http.stream("POST", url, data=form, headers=headers) as answer:
+        body = bytearray()
+        async for chunk in answer.aiter_bytes():
+            body += chunk
+            if len(body) > _MAX_TOKEN_ANSWER:
+                return answer.status_code, None
+        return answer.status_code, bytes(body)
 
 
 async def _admitted(request: Request, issuer: IssuerConfig, claims: dict[str, Any]) -> SignIn:
