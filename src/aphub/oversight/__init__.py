@@ -1,0 +1,1 @@
+"""Oversight for people: signing in (sessions), and the pages of /oversight."""
