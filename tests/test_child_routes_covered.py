@@ -69,6 +69,9 @@ EDUCATION = child_data("test_exclusions_and_education_follow_the_childs_sharing_
 EDUCATION_GRAPHQL = child_data("test_graphql_reads_and_records_exclusions_as_rest_does")
 NESTED_PARITY = child_data("test_what_the_feed_delivers_is_what_rest_and_graphql_read_and_back")
 REGISTER = no_child_data("organisations register and client credentials (operator)")
+SIGN_IN = no_child_data(
+    "signing people in and out of /oversight: who is signed in (organisation, type), no child"
+)
 DOCS = no_child_data("API documentation")
 
 # Tests named above that do not exist yet. Remove a name once its test is written; the
@@ -106,6 +109,13 @@ ROUTES: dict[tuple[str, str], Classification] = {
     ("POST", "/v1/organisations/{organisation_id}/clients"): REGISTER,
     ("DELETE", "/v1/organisations/{organisation_id}/clients/{client_id}"): REGISTER,
     ("POST", "/v1/organisations/{organisation_id}/clients/{client_id}/approve"): REGISTER,
+    # oversight for people: sessions (the page's figures, when they come, are child data)
+    ("GET", "/oversight"): SIGN_IN,
+    ("GET", "/oversight/sign-in"): SIGN_IN,
+    ("POST", "/oversight/sign-in"): SIGN_IN,
+    ("GET", "/oversight/sign-in/{issuer_name}"): SIGN_IN,
+    ("GET", "/oversight/callback"): SIGN_IN,
+    ("POST", "/oversight/sign-out"): SIGN_IN,
     # children
     ("GET", "/v1/children"): MATRIX_LIST,
     ("POST", "/v1/children"): child_data("test_child_visible_to_home_la_and_school_not_provider"),

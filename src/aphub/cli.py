@@ -82,9 +82,53 @@ def cmd_demo(args: argparse.Namespace) -> None:
     asyncio.run(run())
 
 
+def _public_keys(path: str) -> dict[str, object]:
+    """A JWK Set from a file holding a PEM public key, a JWK or a JWK Set."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+    raw = Path(path).read_bytes()
+    if raw.lstrip().startswith(b"{"):
+        document = json.loads(raw)
+        return document if "keys" in document else {"keys": [document]}
+    try:
+        key = serialization.load_pem_public_key(raw)
+    except ValueError:
+        raise SystemExit(f"{path}: neither a PEM public key nor a JWK (Set)") from None
+    if isinstance(key, rsa.RSAPublicKey):
+        jwk = RSAAlgorithm.to_jwk(key, as_dict=True)
+    elif isinstance(key, ec.EllipticCurvePublicKey):
+        jwk = ECAlgorithm.to_jwk(key, as_dict=True)
+    else:
+        raise SystemExit(f"{path}: keys must be RSA or EC P-256")
+    jwk.pop("key_ops", None)
+    return {"keys": [jwk]}
+
+
+def _credentials(args: argparse.Namespace) -> object:
+    from aphub.auth.issuers import load_issuers
+    from aphub.auth.service import AdmittedIssuer, PublicKeys
+
+    if args.jwks_url:
+        return PublicKeys(jwks_uri=args.jwks_url)
+    if args.public_key:
+        return PublicKeys(jwks=_public_keys(args.public_key))
+    if args.issuer:
+        settings = get_settings()
+        issuer = load_issuers(settings.oidc_issuers, own_issuer=settings.issuer).find(args.issuer)
+        if issuer is None:
+            raise SystemExit(f"no external issuer {args.issuer!r} in APHUB_OIDC_ISSUERS")
+        return AdmittedIssuer(issuer.issuer)
+    return None
+
+
 def cmd_clients_create(args: argparse.Namespace) -> None:
-    from aphub.auth.service import create_client
+    from aphub.auth.service import Credentials, create_client
+    from aphub.errors import Problem
     from aphub.events.log import Actor
+
+    credentials: Credentials = _credentials(args)  # type: ignore[assignment]
 
     async def run() -> None:
         database = _database()
@@ -96,18 +140,24 @@ def cmd_clients_create(args: argparse.Namespace) -> None:
                     args.name,
                     args.scope or None,
                     Actor.system("cli"),
+                    credentials,
                 )
-            print(
-                json.dumps(
-                    {
-                        "client_id": issued.client.client_id,
-                        "client_secret": issued.client_secret,
-                        "organisation_id": str(issued.client.organisation_id),
-                        "scopes": issued.client.scopes,
-                    },
-                    indent=2,
-                )
-            )
+            client = issued.client
+            printed: dict[str, object] = {
+                "client_id": client.client_id,
+                "organisation_id": str(client.organisation_id),
+                "scopes": client.scopes,
+                "authentication": client.authentication,
+            }
+            if issued.client_secret is not None:
+                printed["client_secret"] = issued.client_secret
+            if client.jwks_uri or client.jwks:
+                printed |= {"jwks_uri": client.jwks_uri, "key_ids": client.key_ids}
+            if client.issuer:
+                printed["issuer"] = client.issuer
+            print(json.dumps(printed, indent=2))
+        except Problem as problem:
+            raise SystemExit(f"refused: {problem.detail}") from None
         finally:
             await database.dispose()
 
@@ -281,6 +331,18 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--organisation", required=True, help="organisation id")
     create.add_argument("--name", required=True)
     create.add_argument("--scope", action="append", help="repeat; default: the type's scopes")
+    method = create.add_mutually_exclusive_group()
+    method.add_argument(
+        "--jwks-url", help="private_key_jwt: the https URL where the client publishes its keys"
+    )
+    method.add_argument(
+        "--public-key",
+        metavar="FILE",
+        help="private_key_jwt: the client's public key (PEM, or a JWK or JWK Set as JSON)",
+    )
+    method.add_argument(
+        "--issuer", help="admit the external OIDC issuer of this name (from APHUB_OIDC_ISSUERS)"
+    )
     create.set_defaults(func=cmd_clients_create)
 
     verify = sub.add_parser(

@@ -57,6 +57,21 @@ class Settings(BaseSettings):
     checkpoint_interval_minutes: int = Field(
         default=5, ge=1, le=1440, description="How often the event log's head is signed"
     )
+    oidc_issuers: str | None = Field(
+        default=None,
+        description="External OIDC issuers whose tokens the hub accepts: JSON (a list of "
+        "issuers), or the path of a file holding it (aphub.auth.issuers)",
+    )
+    public_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^/?#]+(/[^?#]*)?$",
+        description="The hub's address as clients reach it (https://hub.example.org): the "
+        "audience of private_key_jwt assertions and the base of the sign-in redirect. "
+        "Unset: taken from each request.",
+    )
+    session_hours: int = Field(
+        default=8, ge=1, le=24, description="How long an /oversight sign-in lasts"
+    )
 
 
 @lru_cache

@@ -6,7 +6,9 @@ work, and a job that must not run twice at a time takes a lock and skips if it i
 - attendance concerns (`aphub.attendance.concerns`), every APHUB_JOBS_INTERVAL_MINUTES;
 - checkpoints of the event log (`aphub.events.checkpoints`), every
   APHUB_CHECKPOINT_INTERVAL_MINUTES;
-- kept Idempotency-Key answers, which hold child data, deleted a day after (hourly).
+- kept Idempotency-Key answers, which hold child data, deleted a day after (hourly);
+- spent private_key_jwt assertion ids past their expiry, and oversight sessions a day
+  past theirs (hourly).
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from aphub.attendance.concerns import run_concerns
+from aphub.auth.assertions import EXPIRE_JTIS
 from aphub.auth.keys import KeyRing
 from aphub.config import Settings
 from aphub.db import Database
 from aphub.education.flags import run_flags
 from aphub.events import checkpoints
+from aphub.oversight.sessions import EXPIRE_SESSIONS
 
 log = logging.getLogger("aphub.jobs")
 
@@ -53,6 +57,14 @@ async def expire_kept_answers(database: Database, _settings: Settings) -> dict[s
     return {"deleted": int(status.split()[-1])}
 
 
+async def expire_sign_in_records(database: Database, _settings: Settings) -> dict[str, Any]:
+    """An assertion's jti needs keeping only while the assertion could be accepted."""
+    async with database.writing() as unit:
+        jtis = await unit.execute(EXPIRE_JTIS)
+        sessions = await unit.execute(EXPIRE_SESSIONS)
+    return {"assertions": int(jtis.split()[-1]), "sessions": int(sessions.split()[-1])}
+
+
 @dataclass(frozen=True)
 class Job:
     name: str
@@ -65,6 +77,7 @@ JOBS: tuple[Job, ...] = (
     Job("education-flags", lambda s: s.jobs_interval_minutes, education_flags),
     Job("event-checkpoint", lambda s: s.checkpoint_interval_minutes, sign_checkpoint),
     Job("expire-kept-answers", lambda _s: 60, expire_kept_answers),
+    Job("expire-sign-in-records", lambda _s: 60, expire_sign_in_records),
 )
 
 

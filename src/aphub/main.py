@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
@@ -17,6 +18,9 @@ from aphub import __version__, jobs
 from aphub.api.routes import FastPath, install
 from aphub.api.table import ENDPOINTS
 from aphub.auth.clients import ClientRecords
+from aphub.auth.external import ExternalTokens
+from aphub.auth.issuers import load_issuers
+from aphub.auth.jwks import JwksCache
 from aphub.auth.keys import KeyRing
 from aphub.auth.principal import RateLimiter
 from aphub.auth.tokens import TokenService
@@ -119,10 +123,28 @@ def _document_common_problems(schema: dict[str, Any]) -> None:
         schemas.pop("ValidationError", None)
 
 
-def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+def outbound_http(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """The client the hub fetches keys and exchanges sign-in codes with: short timeouts,
+    no redirects followed (a key set or a token answer is where it was configured)."""
+    return httpx.AsyncClient(
+        transport=transport,
+        timeout=httpx.Timeout(5.0),
+        follow_redirects=False,
+        headers={"User-Agent": f"aphub/{__version__}"},
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    http_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
     settings = settings or get_settings()
-    # An invalid sharing policy stops the hub here, before it serves a single request.
+    # An invalid sharing policy, or issuers' configuration, stops the hub here, before it
+    # serves a single request.
     activate(load_policy(settings.sharing_policy))
+    issuers = load_issuers(settings.oidc_issuers, own_issuer=settings.issuer)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -138,6 +160,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         yield
         if job is not None:
             await jobs.stop(job)
+        await app.state.http.aclose()
         if owned is not None:
             await owned.dispose()
 
@@ -163,6 +186,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.clients = ClientRecords()
+    app.state.http = outbound_http(http_transport)
+    app.state.jwks = JwksCache(app.state.http)
+    app.state.external = ExternalTokens(issuers, app.state.jwks)
     install_error_handlers(app)
     hot = install(app, ENDPOINTS)
     app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)

@@ -29,6 +29,7 @@ _FORM = ("application/x-www-form-urlencoded", "multipart/form-data")
 _JSON = ("application/json",)
 _ACCEPTED_BODIES: list[tuple[str, tuple[str, ...]]] = [
     ("/v1/oauth/token", _FORM),
+    ("/oversight", _FORM),
     ("/v1/attendance", ("application/json", "text/csv")),
     ("/graphql", ("application/json", "multipart/form-data")),
 ]

@@ -14,6 +14,7 @@ from aphub.events.endpoints import ENDPOINTS as EVENTS
 from aphub.organisations.endpoints import ENDPOINTS as ORGANISATIONS
 from aphub.outcomes.endpoints import ENDPOINTS as OUTCOMES
 from aphub.oversight.api import ENDPOINTS as OVERSIGHT_API
+from aphub.oversight.endpoints import ENDPOINTS as OVERSIGHT
 from aphub.placements.endpoints import ENDPOINTS as PLACEMENTS
 from aphub.providers.endpoints import ENDPOINTS as PROVIDERS
 from aphub.providers.quality_endpoints import ENDPOINTS as PROVIDER_QUALITY
@@ -33,4 +34,5 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *OUTCOMES,
     *EVENTS,
     *OVERSIGHT_API,
+    *OVERSIGHT,
 )

@@ -16,7 +16,7 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from aphub.auth.scopes import beyond_bounds
+from aphub.auth.scopes import SCOPE_BOUNDS, beyond_bounds
 from aphub.auth.tokens import Claims
 from aphub.db import Database
 from aphub.errors import Unauthorised
@@ -30,11 +30,40 @@ _RECORD = (
 )
 
 
+# An organisation admitting an issuer, found by the identifier the issuer's tokens carry
+# (the column is chosen from this fixed table, never from input).
+_ADMITTED = (
+    "SELECT c.client_id, c.organisation_id, o.type AS organisation_type, c.scopes "
+    "FROM api_clients c JOIN organisations o ON o.id = c.organisation_id "
+    "WHERE c.issuer = :issuer AND c.authentication = 'external_issuer' AND {column} = :value "
+    "AND c.revoked_at IS NULL AND c.approved_at IS NOT NULL AND o.active LIMIT 2"
+)
+_ADMITTED_BY = {
+    identifier: _ADMITTED.replace("{column}", f"o.{identifier}")
+    for identifier in ("id", "la_code", "urn", "ukprn", "ods_code")
+}
+
+
 @dataclass(frozen=True, slots=True)
 class ClientRecord:
     organisation_id: uuid.UUID
     organisation_type: str
     scopes: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class AdmittedIssuer:
+    """The record by which an organisation admitted an external issuer."""
+
+    client_id: str
+    organisation_id: uuid.UUID
+    organisation_type: str
+    scopes: frozenset[str]
+
+    def granted(self, asserted: frozenset[str]) -> frozenset[str]:
+        """The scopes a token of the issuer gets: what it asserts, within the record's
+        scopes and the bounds of the organisation's type, whatever the issuer says."""
+        return asserted & self.scopes & SCOPE_BOUNDS.get(self.organisation_type, frozenset())
 
 
 class ClientRecords:
@@ -43,6 +72,9 @@ class ClientRecords:
     def __init__(self, ttl: float = TTL_SECONDS) -> None:
         self.ttl = ttl
         self._cache: OrderedDict[str, tuple[float, ClientRecord | None]] = OrderedDict()
+        self._admitted: OrderedDict[tuple[str, str], tuple[float, AdmittedIssuer | None]] = (
+            OrderedDict()
+        )
         # claims found to agree with their record, until that record is read again
         self._agreed: dict[Claims, float] = {}
 
@@ -53,6 +85,45 @@ class ClientRecords:
         else:
             self._cache.pop(client_id, None)
         self._agreed.clear()
+        self._admitted.clear()
+
+    async def admitted(
+        self, database: Database, issuer: str, identifier: str, value: str
+    ) -> AdmittedIssuer | None:
+        """The active record by which the organisation `value` names (as `identifier`)
+        admitted `issuer`, or None (none, or no single organisation answers to it)."""
+        now = time.monotonic()
+        key = (issuer, f"{identifier}:{value}")
+        cached = self._admitted.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        found = await self._read_admitted(database, issuer, identifier, value)
+        self._admitted[key] = (now + self.ttl, found)
+        self._admitted.move_to_end(key)
+        if len(self._admitted) > _MAX_CACHED:
+            self._admitted.popitem(last=False)
+        return found
+
+    async def _read_admitted(
+        self, database: Database, issuer: str, identifier: str, value: str
+    ) -> AdmittedIssuer | None:
+        bound: str | uuid.UUID = value
+        if identifier == "id":
+            try:
+                bound = uuid.UUID(value)
+            except ValueError:
+                return None
+        async with database.reading() as unit:
+            rows = await unit.fetch(_ADMITTED_BY[identifier], issuer=issuer, value=bound)
+        if len(rows) != 1:
+            return None
+        row = rows[0]
+        return AdmittedIssuer(
+            row["client_id"],
+            row["organisation_id"],
+            row["organisation_type"],
+            frozenset(row["scopes"]),
+        )
 
     async def record(self, database: Database, client_id: str) -> ClientRecord | None:
         now = time.monotonic()

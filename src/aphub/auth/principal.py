@@ -11,6 +11,8 @@ from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2
 
 from aphub.auth.clients import ClientRecords
+from aphub.auth.external import ExternalTokens
+from aphub.auth.issuers import IssuerConfig
 from aphub.auth.scopes import SCOPES
 from aphub.auth.tokens import TokenService
 from aphub.errors import Forbidden, RateLimited, Unauthorised
@@ -18,10 +20,17 @@ from aphub.errors import Forbidden, RateLimited, Unauthorised
 
 @dataclass(frozen=True, slots=True)
 class Principal:
+    """The organisation acting, through which client, with which scopes. A caller signed
+    in through an external issuer also names the issuer (`iss`) and its subject there
+    (`sub`: a system's or a person's id at the issuer, never written to the logs); its
+    `client_id` is the record by which the organisation admitted that issuer."""
+
     organisation_id: uuid.UUID
     organisation_type: str
     client_id: str
     scopes: frozenset[str]
+    issuer: str | None = None
+    subject: str | None = None
 
     def has(self, scope: str) -> bool:
         return scope in self.scopes
@@ -72,8 +81,14 @@ class RateLimiter:
 
 async def principal_from_token(request: Request, token: str) -> Principal:
     """The caller a bearer token names, checked against its client's record, and counted
-    once against its client's rate limit."""
+    once against its client's rate limit: a token of the hub's own, or of an external
+    issuer configured and admitted by the caller's organisation."""
     tokens: TokenService = request.app.state.tokens
+    external: ExternalTokens = request.app.state.external
+    if external.issuers and not tokens.knows(token):
+        issuer = external.issuer_of(token)
+        if issuer is not None:
+            return await _external_principal(request, token, issuer)
     claims = tokens.verify(token)
     clients: ClientRecords = request.app.state.clients
     await clients.check(request.app.state.db, claims)
@@ -84,6 +99,29 @@ async def principal_from_token(request: Request, token: str) -> Principal:
         organisation_type=claims.organisation_type,
         client_id=claims.client_id,
         scopes=claims.scopes,
+    )
+
+
+async def _external_principal(request: Request, token: str, issuer: IssuerConfig) -> Principal:
+    external: ExternalTokens = request.app.state.external
+    verified = await external.verify(token, issuer)
+    clients: ClientRecords = request.app.state.clients
+    admitted = await clients.admitted(
+        request.app.state.db, issuer.issuer, issuer.organisation_identifier, verified.organisation
+    )
+    if admitted is None:
+        raise Unauthorised(
+            "The access token's organisation has not admitted its issuer, or has revoked it"
+        )
+    request.app.state.rate_limiter.check(admitted.client_id)
+    request.scope.setdefault("state", {})["client_id"] = admitted.client_id
+    return Principal(
+        organisation_id=admitted.organisation_id,
+        organisation_type=admitted.organisation_type,
+        client_id=admitted.client_id,
+        scopes=admitted.granted(verified.scopes),
+        issuer=issuer.issuer,
+        subject=verified.subject,
     )
 
 

@@ -67,6 +67,10 @@ class TokenService:
         token = jwt.encode(payload, self.key.private_key, ALGORITHM, headers={"kid": self.key.kid})
         return token, self.ttl_seconds
 
+    def knows(self, token: str) -> bool:
+        """Whether this token was verified here already (and is still held)."""
+        return token in self._cache
+
     def verify(self, token: str) -> Claims:
         cached = self._cache.get(token)
         now = time.time()

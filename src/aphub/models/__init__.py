@@ -15,7 +15,14 @@ from aphub.models.children import (
 from aphub.models.education import EducationFlag, Exclusion
 from aphub.models.events import Event, EventChainHead, EventCheckpoint
 from aphub.models.idempotency import IdempotencyKey
-from aphub.models.organisations import ApiClient, Organisation, OrganisationType
+from aphub.models.organisations import (
+    ApiClient,
+    ClientAssertion,
+    ClientAuthentication,
+    Organisation,
+    OrganisationType,
+    OversightSession,
+)
 from aphub.models.outcomes import Accreditation, FollowUp, OutcomeProgress
 from aphub.models.placements import IntendedOutcome, Placement, PlacementReview
 from aphub.models.provider_offers import ProviderLocation, ProviderOffer, ProviderOfferLocation
@@ -31,6 +38,8 @@ __all__ = [
     "Base",
     "Child",
     "ChildDuplicate",
+    "ClientAssertion",
+    "ClientAuthentication",
     "Consent",
     "EducationFlag",
     "Enrolment",
@@ -45,6 +54,7 @@ __all__ = [
     "Organisation",
     "OrganisationType",
     "OutcomeProgress",
+    "OversightSession",
     "PassportSection",
     "PassportSectionVersion",
     "Placement",

@@ -7,15 +7,17 @@ from __future__ import annotations
 import uuid
 
 from pydantic import Field
+from starlette.requests import Request
 from starlette.responses import Response
 
 from aphub.api.endpoint import Endpoint
 from aphub.api.requests import PageParams
 from aphub.api.serve import respond
 from aphub.auth import service as clients
+from aphub.auth.issuers import Issuers
 from aphub.auth.principal import Principal
 from aphub.db import ReadUnit, WriteUnit
-from aphub.errors import Forbidden
+from aphub.errors import Forbidden, Invalid
 from aphub.events.log import Actor
 from aphub.http import etag
 from aphub.models.organisations import OrganisationType
@@ -112,12 +114,30 @@ async def list_organisation_clients(
     return [Client.model_validate(c) for c in await clients.list_clients(unit, organisation_id)]
 
 
+def credentials_of(body: ClientCreate, issuers: Issuers) -> clients.Credentials:
+    """How the new client will authenticate, as the request asks."""
+    if body.issuer is not None:
+        issuer = issuers.find(body.issuer)
+        if issuer is None:
+            raise Invalid.field("issuer", "No external issuer of that name is configured")
+        return clients.AdmittedIssuer(issuer.issuer)
+    if body.jwks_uri is not None or body.jwks is not None:
+        jwks = body.jwks.model_dump() if body.jwks is not None else None
+        return clients.PublicKeys(jwks_uri=body.jwks_uri, jwks=jwks)
+    return None
+
+
 async def create_organisation_client(
-    unit: WriteUnit, principal: Principal, organisation_id: uuid.UUID, body: ClientCreate
+    unit: WriteUnit,
+    principal: Principal,
+    organisation_id: uuid.UUID,
+    body: ClientCreate,
+    request: Request,
 ) -> IssuedClient:
     require_client_admin(principal, organisation_id)
+    credentials = credentials_of(body, request.app.state.external.issuers)
     issued = await clients.create_client(
-        unit, organisation_id, body.name, body.scopes, _actor(principal)
+        unit, organisation_id, body.name, body.scopes, _actor(principal), credentials
     )
     return IssuedClient(
         **Client.model_validate(issued.client).model_dump(), client_secret=issued.client_secret
@@ -199,10 +219,14 @@ ENDPOINTS = [
             "organisation type's and may not exceed what the type may hold (an operator or "
             "a dashboard never holds a child scope). A client the operator creates with "
             "child scopes or clients:admin for an organisation that has an admin client of "
-            "its own awaits that admin's approval (`approved_at` null, tokens refused)."
+            "its own awaits that admin's approval (`approved_at` null, tokens refused). "
+            "With `jwks` or `jwks_uri` the client holds no secret and authenticates at "
+            "/v1/oauth/token with a private_key_jwt assertion; with `issuer` the "
+            "organisation admits an external OIDC issuer, whose tokens then act for it."
         ),
         response=IssuedClient,
         status=201,
+        errors=(409,),
         tags=TAGS,
         events=("client.created",),
     ),

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
@@ -84,11 +85,38 @@ class OrganisationPage(BaseModel):
     next_cursor: str | None = None
 
 
+class JsonWebKeySet(BaseModel):
+    """Public keys (RFC 7517 JWK Set): RSA of 2048 bits or more, or EC P-256."""
+
+    keys: list[dict[str, Any]] = Field(min_length=1, max_length=20)
+
+
 class ClientCreate(BaseModel):
+    """A client authenticates with a secret the hub generates (the default); with
+    private_key_jwt, by registering its public keys (`jwks`) or where it publishes them
+    (`jwks_uri`); or it is an organisation admitting an external OIDC issuer
+    configured on the hub (`issuer`), whose tokens then act for it within `scopes`."""
+
     model_config = ConfigDict(extra="forbid")
 
     name: Name
     scopes: list[str] | None = None
+    jwks_uri: str | None = Field(
+        None, max_length=2000, description="https URL of the client's public keys (JWKS)"
+    )
+    jwks: JsonWebKeySet | None = Field(None, description="the client's public keys, inline")
+    issuer: str | None = Field(
+        None,
+        max_length=500,
+        description="name or `iss` of an external issuer configured on the hub, to admit",
+    )
+
+    @model_validator(mode="after")
+    def _one_method(self) -> ClientCreate:
+        given = [n for n in ("jwks_uri", "jwks", "issuer") if getattr(self, n) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one way to authenticate, not {' and '.join(given)}")
+        return self
 
 
 class Client(BaseModel):
@@ -98,6 +126,13 @@ class Client(BaseModel):
     name: str
     organisation_id: uuid.UUID
     scopes: list[str]
+    authentication: Literal["client_secret", "private_key_jwt", "external_issuer"] = Field(
+        description="How the client proves itself: a secret; an assertion signed with its "
+        "private key; or tokens of the external issuer it admits"
+    )
+    jwks_uri: str | None = Field(description="Where its public keys are published")
+    key_ids: list[str] = Field(description="The ids of its public keys registered inline")
+    issuer: str | None = Field(description="The external issuer it admits (`iss`)")
     created_at: datetime
     revoked_at: datetime | None
     approved_at: datetime | None = Field(
@@ -111,4 +146,7 @@ class Client(BaseModel):
 
 
 class IssuedClient(Client):
-    client_secret: str
+    client_secret: str | None = Field(
+        description="Shown once; null for a client that holds no secret (private_key_jwt, "
+        "external issuer)"
+    )
