@@ -150,9 +150,9 @@ async def test_an_la_officer_signs_in_and_the_page_shows_the_apis_figures(hub: H
             blocked: list[str] = []
             page.on(
                 "request",
-                lambda request: None
-                if request.url.startswith(hub.url)
-                else blocked.append(request.url),
+                lambda request: (
+                    None if request.url.startswith(hub.url) else blocked.append(request.url)
+                ),
             )
             await page.goto(f"{hub.url}/oversight")
             assert page.url.endswith("/oversight/sign-in")

@@ -15,6 +15,7 @@ from aphub.db import Database
 from aphub.models import Child, Enrolment
 from tests.attendance_factories import area_in, mark, post_marks, started, weekdays
 from tests.factories import auth, token_for
+from tests.identity_factories import secret_client, sign_in_with_secret
 from tests.placement_factories import Area
 
 TODAY = date.today()
@@ -178,3 +179,40 @@ async def _child(db: Database, area: Area) -> uuid.UUID:
             )
         )
         return child.id
+
+
+async def test_the_page_shows_the_overview_and_a_childs_page_follows_sharing(
+    client: httpx.AsyncClient, app: FastAPI, db: Database, superuser: asyncpg.Connection
+) -> None:
+    home = await area_in(app, db, "854")
+    away = await area_in(app, db, "855")
+    start = TODAY - timedelta(days=14)
+    mine = await started(client, home, home.la_headers, start)
+    hidden = await started(client, away, away.la_headers, start)
+    assert (await client.get("/oversight")).headers["location"] == "/oversight/sign-in"
+
+    issued = await secret_client(db, home.la)
+    assert (await sign_in_with_secret(client, issued)).status_code == 303
+    page = await client.get("/oversight")
+    assert page.status_code == 200, page.text
+    assert '<dd data-figure="children_in_ap">1</dd>' in page.text
+    assert f'href="/oversight/children/{mine["child_id"]}"' not in page.text  # no action due
+    assert hidden["child_id"] not in page.text
+    assert "<script" not in page.text
+    assert 'role="img"' in page.text
+
+    child = await client.get(f"/oversight/children/{mine['child_id']}")
+    assert child.status_code == 200, child.text
+    assert "Sam" in child.text
+    assert mine["id"][:8] in child.text  # its placement
+    assert "<h1>" in child.text
+    refused = await client.get(f"/oversight/children/{hidden['child_id']}")
+    assert refused.status_code == 404
+    assert "Sam" not in refused.text
+    outcomes = await superuser.fetch(
+        "SELECT outcome FROM access_log WHERE organisation_id = $1 AND surface = 'oversight' "
+        "AND $2 = ANY(child_ids)",
+        home.la.id,
+        uuid.UUID(hidden["child_id"]),
+    )
+    assert [r["outcome"] for r in outcomes] == ["denied"]
