@@ -158,8 +158,9 @@ async def test_an_la_officer_signs_in_and_the_page_shows_the_apis_figures(hub: H
             assert page.url.endswith("/oversight/sign-in")
             await page.fill("input[name=client_id]", la["client_id"])
             await page.fill("input[name=client_secret]", la["client_secret"])
-            await page.click("button[type=submit]")
-            await page.wait_for_url(f"{hub.url}/oversight")
+            async with page.expect_navigation():
+                await page.click("button[type=submit]")
+            assert page.url == f"{hub.url}/oversight", (page.url, await page.content())
             assert await page.locator("h1").count() == 1
             shown = {
                 await cell.get_attribute("data-figure"): int(await cell.inner_text())

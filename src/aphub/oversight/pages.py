@@ -37,7 +37,10 @@ HEADERS = {
         "frame-ancestors 'none'; base-uri 'none'"
     ),
     "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
+    # not no-referrer: under it a browser sends `Origin: null` with the page's own forms,
+    # which the cross-site check must refuse; same-origin keeps the origin for our own
+    # forms and sends nothing to another site
+    "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
 }
