@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export APHUB_DATA_DIR ?= .aphub
 
-.PHONY: run test install lint typecheck pytest contracts bench clean
+.PHONY: run test install lint typecheck pytest browser contracts bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,16 @@ typecheck: install
 pytest: install
 	$(BIN)/pytest
 
-test: lint typecheck pytest
+# The oversight page's browser test drives Debian's chromium (Playwright cannot download
+# its own browser here); installed when missing and this machine lets us, else skipped.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 && \
+	    echo "installed chromium for the browser test"; } || \
+	  echo "chromium is not installed: the browser test will be skipped (apt-get install chromium)"
+
+test: lint typecheck browser pytest
 
 # Hub vs bare reference on 100,000 children (bench/README.md); BENCH_ARGS="--workers 2" etc.
 bench: install

@@ -109,8 +109,13 @@ ROUTES: dict[tuple[str, str], Classification] = {
     ("POST", "/v1/organisations/{organisation_id}/clients"): REGISTER,
     ("DELETE", "/v1/organisations/{organisation_id}/clients/{client_id}"): REGISTER,
     ("POST", "/v1/organisations/{organisation_id}/clients/{client_id}/approve"): REGISTER,
-    # oversight for people: sessions (the page's figures, when they come, are child data)
-    ("GET", "/oversight"): SIGN_IN,
+    # oversight for people: the area's figures and a child's page, and sessions
+    ("GET", "/oversight"): child_data(
+        "test_the_page_shows_the_overview_and_a_childs_page_follows_sharing"
+    ),
+    ("GET", "/oversight/children/{child_id}"): child_data(
+        "test_the_page_shows_the_overview_and_a_childs_page_follows_sharing"
+    ),
     ("GET", "/oversight/sign-in"): SIGN_IN,
     ("POST", "/oversight/sign-in"): SIGN_IN,
     ("GET", "/oversight/sign-in/{issuer_name}"): SIGN_IN,
@@ -167,6 +172,9 @@ ROUTES: dict[tuple[str, str], Classification] = {
     ),
     ("GET", "/v1/reports/children-not-in-school"): child_data(
         "test_the_register_of_children_not_in_school_is_the_home_las_and_csv_matches_json"
+    ),
+    ("GET", "/v1/oversight/overview"): child_data(
+        "test_the_overview_counts_what_the_la_may_see_and_names_who_needs_action"
     ),
     ("GET", "/v1/children/{child_id}/duplicates"): child_data(
         "test_a_partial_match_is_answered_as_a_new_child_and_flagged_to_the_home_la"

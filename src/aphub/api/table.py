@@ -13,6 +13,7 @@ from aphub.education.endpoints import ENDPOINTS as EDUCATION
 from aphub.events.endpoints import ENDPOINTS as EVENTS
 from aphub.organisations.endpoints import ENDPOINTS as ORGANISATIONS
 from aphub.outcomes.endpoints import ENDPOINTS as OUTCOMES
+from aphub.oversight.api import ENDPOINTS as OVERSIGHT_API
 from aphub.oversight.endpoints import ENDPOINTS as OVERSIGHT
 from aphub.placements.endpoints import ENDPOINTS as PLACEMENTS
 from aphub.providers.endpoints import ENDPOINTS as PROVIDERS
@@ -32,5 +33,6 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *ATTENDANCE,
     *OUTCOMES,
     *EVENTS,
+    *OVERSIGHT_API,
     *OVERSIGHT,
 )

@@ -9,6 +9,7 @@ signed-in organisation through the same services as the API.
 from __future__ import annotations
 
 import secrets
+import uuid
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -17,7 +18,9 @@ from aphub.api.endpoint import Endpoint
 from aphub.auth.issuers import Issuers
 from aphub.auth.service import authenticate_client
 from aphub.db import Database, ReadUnit, WriteUnit
-from aphub.oversight import oidc, pages
+from aphub.education.exclusions import england_today
+from aphub.errors import NotFound
+from aphub.oversight import child_page, oidc, overview, pages
 from aphub.oversight.sessions import (
     COOKIE,
     SIGN_IN_TYPES,
@@ -81,7 +84,22 @@ async def show_oversight(unit: ReadUnit, request: Request) -> Response:
     if session is None:
         return _redirect("/oversight/sign-in")
     issuer = _issuers(request).find(session.principal.issuer) if session.principal.issuer else None
-    return pages.oversight_page(session, issuer)
+    summary = None
+    if "reports:read" in session.principal.scopes:
+        summary = await overview.overview(unit, session.principal, england_today())
+    return pages.oversight_page(session, issuer, summary)
+
+
+async def show_child(unit: ReadUnit, request: Request, child_id: uuid.UUID) -> Response:
+    """A child the signed-in LA may see, read through the sharing layer (audited)."""
+    session = await current_session(unit, request)
+    if session is None:
+        return _redirect("/oversight/sign-in")
+    try:
+        body = await child_page.child_body(unit, session.principal, child_id)
+    except NotFound:
+        return pages.message_page("Not found", "No such child, or not visible to you", 404)
+    return pages.child_page(child_page.child_title(child_id), body)
 
 
 async def show_sign_in(request: Request) -> Response:
@@ -175,7 +193,16 @@ ENDPOINTS = [
         "GET",
         "/oversight",
         show_oversight,
-        "Who is signed in to oversight",
+        "The area at a glance, and who is signed in",
+        public=True,
+        include_in_schema=False,
+        tags=TAGS,
+    ),
+    Endpoint(
+        "GET",
+        "/oversight/children/{child_id}",
+        show_child,
+        "A child the signed-in local authority may see",
         public=True,
         include_in_schema=False,
         tags=TAGS,
