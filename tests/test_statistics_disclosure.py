@@ -245,6 +245,10 @@ def test_small_populations_show_no_distribution_and_zeros_show_as_0() -> None:
         assert table.figure(disclosure.cell("a", c)).suppressed
     assert table.figure(disclosure.cell("b", "y")) == disclosure.Figure(0, False)
     assert table.figure(disclosure.row_total("a")) == disclosure.Figure(5, False)
+    # an LA with no child in AP shows its zeros (and costs its columns no suppression)
+    empty = disclosure.protect({**counts, ("c", "x"): 0}, ["a", "b", "c"], ["x", "y", "z"])
+    assert empty.figure(disclosure.cell("c", "x")) == disclosure.Figure(0, False)
+    assert empty.withheld == table.withheld
     # a whole table over fewer than 10 children is withheld
     tiny = disclosure.protect({("a", "x"): 6}, ["a"], ["x", "y"])
     assert tiny.figure(disclosure.GRAND).suppressed

@@ -25,8 +25,8 @@ The rules, in order
    share this attribute"), not as a small count: suppressing zeros would hide true
    absences (no unregistered provider used) that oversight needs. The group risk is
    handled by rule 3.
-3. **Minimum population.** Where an LA's population in the period is under
-   `MINIMUM_POPULATION` (10), none of its cells is published, zeros included, so its
+3. **Minimum population.** Where an LA's population in the period is 1 to 9 (under
+   `MINIMUM_POPULATION`), none of its cells is published, zeros included, so its
    distribution (say 0, 0, 7, 0: all of its children excluded) is never shown; the same
    for the whole table when the grand total is under it.
 4. **Secondary (complementary) suppression.** Each row, each column, the row of column
@@ -236,7 +236,7 @@ def protect(
     table = _Table(values, sums, fixed=fixed)
     table.withheld = {p for p, v in values.items() if _small(v) and p not in fixed} | shared
     for r in rows:  # rule 3
-        if populations[r] < MINIMUM_POPULATION:
+        if 0 < populations[r] < MINIMUM_POPULATION:  # an LA with none has nothing to hide
             table.withheld |= {cell(r, c) for c in columns}
     table.complete()
     return Protected(values, table.withheld, base)

@@ -33,7 +33,7 @@ RULES = (
     f"Counts of 1 to {disclosure.SUPPRESS_UNDER - 1} are withheld (count null, suppressed "
     "true); zeros are shown. Where a sum (a row, a column, the totals) would otherwise have "
     "exactly one figure withheld, the next smallest is withheld too. A local authority's "
-    f"distribution is withheld where it has fewer than {disclosure.MINIMUM_POPULATION} "
+    f"distribution is withheld where it has 1 to {disclosure.MINIMUM_POPULATION - 1} "
     f"children in the period. Every other count, totals included, is rounded to the nearest "
     f"{disclosure.ROUNDING} from the unrounded figures, so cells need not add up to totals."
 )
