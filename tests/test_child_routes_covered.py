@@ -250,6 +250,11 @@ ROUTES: dict[tuple[str, str], Classification] = {
     ("GET", "/v1/providers/{provider_id}/qa-status"): DIRECTORY,
     ("PUT", "/v1/providers/{provider_id}/qa-status"): DIRECTORY,
     ("GET", "/v1/providers/{provider_id}/qa-status-history"): DIRECTORY,
+    # dashboard statistics: counts of children under disclosure control, never a row
+    ("GET", "/v1/statistics"): no_child_data("the dimensions statistics count by, no figures"),
+    ("GET", "/v1/statistics/{dimension}"): child_data(
+        "test_no_sequence_of_statistics_requests_reveals_a_count_under_5"
+    ),
     ("GET", "/v1/providers/{provider_id}/concerns"): no_child_data(
         "quality concerns about a provider, shared with commissioners; no child record"
     ),

@@ -18,6 +18,7 @@ from aphub.oversight.endpoints import ENDPOINTS as OVERSIGHT
 from aphub.placements.endpoints import ENDPOINTS as PLACEMENTS
 from aphub.providers.endpoints import ENDPOINTS as PROVIDERS
 from aphub.providers.quality_endpoints import ENDPOINTS as PROVIDER_QUALITY
+from aphub.statistics.endpoints import ENDPOINTS as STATISTICS
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     *AUTH,
@@ -35,4 +36,5 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *EVENTS,
     *OVERSIGHT_API,
     *OVERSIGHT,
+    *STATISTICS,
 )
