@@ -199,27 +199,39 @@ def cmd_jobs_run_concerns(args: argparse.Namespace) -> None:
     print(json.dumps(asyncio.run(run()), indent=2))
 
 
-def cmd_jobs_serve(_args: argparse.Namespace) -> None:
+def cmd_jobs_serve(args: argparse.Namespace) -> None:
     """The scheduled jobs in a process of their own, for deployments that run the web
     workers with APHUB_JOBS=false: a run over a large area then never holds a worker that
-    is answering requests."""
+    is answering requests. `--only` runs some of them (webhook delivery scaled apart)."""
     from aphub import jobs
 
     settings = get_settings()
     configure_logging(settings.log_level)
+    only = set(args.only) if args.only else None
 
     async def run() -> None:
         database = _database()
         try:
-            await jobs.serve(database, settings)
+            await jobs.serve(database, settings, only)
         finally:
             await database.dispose()
 
     for job in jobs.JOBS:
-        print(f"aphub jobs: {job.name} every {job.every_minutes(settings):g} min", flush=True)
+        if only is None or job.name in only:
+            every = job.every_minutes(settings)
+            print(f"aphub jobs: {job.name} every {every:g} min", flush=True)
+    if only is None or jobs.WEBHOOK_DELIVERIES in only:
+        poll = settings.webhook_poll_seconds
+        print(f"aphub jobs: {jobs.WEBHOOK_DELIVERIES} looking for work every {poll:g} s")
     # each run is one transaction: one interrupted rolls back whole
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
+
+
+def _job_names() -> tuple[str, ...]:
+    from aphub import jobs
+
+    return jobs.NAMES
 
 
 def cmd_keys_rotate(_args: argparse.Namespace) -> None:
@@ -289,9 +301,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--as-of", help="compute as at this date (its end) or date and time; default now"
     )
     concerns.set_defaults(func=cmd_jobs_run_concerns)
-    jobs_sub.add_parser(
+    serve_jobs = jobs_sub.add_parser(
         "serve", help="run the scheduled jobs in this process, every APHUB_JOBS_INTERVAL_MINUTES"
-    ).set_defaults(func=cmd_jobs_serve)
+    )
+    serve_jobs.add_argument(
+        "--only",
+        action="append",
+        choices=_job_names(),
+        help="run only this job (repeat for more); default: all",
+    )
+    serve_jobs.set_defaults(func=cmd_jobs_serve)
 
     openapi = sub.add_parser("openapi", help="write openapi.json and schema.graphql")
     openapi.add_argument("--out", default="openapi")

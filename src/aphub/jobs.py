@@ -6,7 +6,10 @@ work, and a job that must not run twice at a time takes a lock and skips if it i
 - attendance concerns (`aphub.attendance.concerns`), every APHUB_JOBS_INTERVAL_MINUTES;
 - checkpoints of the event log (`aphub.events.checkpoints`), every
   APHUB_CHECKPOINT_INTERVAL_MINUTES;
-- kept Idempotency-Key answers, which hold child data, deleted a day after (hourly).
+- kept Idempotency-Key answers, which hold child data, deleted a day after (hourly);
+- webhook deliveries (`aphub.webhooks.delivery`), a loop of its own that looks for work
+  every APHUB_WEBHOOK_POLL_SECONDS and whenever this process seals events; their
+  delivery log, listed for APHUB_WEBHOOK_LOG_DAYS (pruned hourly).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,11 +26,15 @@ from aphub.auth.keys import KeyRing
 from aphub.config import Settings
 from aphub.db import Database
 from aphub.events import checkpoints
+from aphub.webhooks.delivery import Deliverer
 
 log = logging.getLogger("aphub.jobs")
 
 KEPT_ANSWERS_HOURS = 24
 _EXPIRE = "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => :hours)"
+_EXPIRE_DELIVERIES = (
+    "DELETE FROM webhook_deliveries WHERE recorded_at < now() - make_interval(days => :days)"
+)
 
 
 async def attendance_concerns(database: Database, _settings: Settings) -> dict[str, Any]:
@@ -47,6 +54,22 @@ async def expire_kept_answers(database: Database, _settings: Settings) -> dict[s
     return {"deleted": int(status.split()[-1])}
 
 
+async def expire_webhook_log(database: Database, settings: Settings) -> dict[str, Any]:
+    async with database.writing() as unit:
+        status = await unit.execute(_EXPIRE_DELIVERIES, days=settings.webhook_log_days)
+    return {"deleted": int(status.split()[-1])}
+
+
+async def deliver_webhooks(database: Database, settings: Settings) -> None:
+    """The delivery loop, woken by every sealing pass of this process."""
+    deliverer = Deliverer(database, settings)
+    database.sealed_listeners.append(deliverer.wake)
+    try:
+        await deliverer.run()
+    finally:
+        database.sealed_listeners.remove(deliverer.wake)
+
+
 @dataclass(frozen=True)
 class Job:
     name: str
@@ -58,7 +81,10 @@ JOBS: tuple[Job, ...] = (
     Job("attendance-concerns", lambda s: s.jobs_interval_minutes, attendance_concerns),
     Job("event-checkpoint", lambda s: s.checkpoint_interval_minutes, sign_checkpoint),
     Job("expire-kept-answers", lambda _s: 60, expire_kept_answers),
+    Job("expire-webhook-log", lambda _s: 60, expire_webhook_log),
 )
+WEBHOOK_DELIVERIES = "webhook-deliveries"
+NAMES = (*(job.name for job in JOBS), WEBHOOK_DELIVERIES)
 
 
 async def every(job: Job, database: Database, settings: Settings) -> None:
@@ -73,10 +99,21 @@ async def every(job: Job, database: Database, settings: Settings) -> None:
         await asyncio.sleep(job.every_minutes(settings) * 60)
 
 
+def _loops(
+    database: Database, settings: Settings, only: Collection[str] | None
+) -> dict[str, Coroutine[Any, Any, None]]:
+    loops = {
+        job.name: every(job, database, settings) for job in JOBS if only is None or job.name in only
+    }
+    if only is None or WEBHOOK_DELIVERIES in only:
+        loops[WEBHOOK_DELIVERIES] = deliver_webhooks(database, settings)
+    return loops
+
+
 def start(database: Database, settings: Settings) -> list[asyncio.Task[None]]:
     return [
-        asyncio.create_task(every(job, database, settings), name=f"aphub-{job.name}")
-        for job in JOBS
+        asyncio.create_task(loop, name=f"aphub-{name}")
+        for name, loop in _loops(database, settings, None).items()
     ]
 
 
@@ -88,6 +125,8 @@ async def stop(tasks: list[asyncio.Task[None]]) -> None:
             await task
 
 
-async def serve(database: Database, settings: Settings) -> None:
-    """Every job on its schedule, until cancelled."""
-    await asyncio.gather(*(every(job, database, settings) for job in JOBS))
+async def serve(
+    database: Database, settings: Settings, only: Collection[str] | None = None
+) -> None:
+    """Every job on its schedule (or only those named), until cancelled."""
+    await asyncio.gather(*_loops(database, settings, only).values())

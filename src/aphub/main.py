@@ -28,6 +28,7 @@ from aphub.graphql.schema import graphql_router
 from aphub.middleware import HubMiddleware
 from aphub.migrate import migrate
 from aphub.sharing.policy import activate, load_policy
+from aphub.webhooks.guard import Allowlist, Guard
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +164,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.clients = ClientRecords()
+    app.state.webhook_guard = Guard(Allowlist.parse(settings.webhook_allowlist))
     install_error_handlers(app)
     hot = install(app, ENDPOINTS)
     app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)

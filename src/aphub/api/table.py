@@ -15,6 +15,7 @@ from aphub.outcomes.endpoints import ENDPOINTS as OUTCOMES
 from aphub.placements.endpoints import ENDPOINTS as PLACEMENTS
 from aphub.providers.endpoints import ENDPOINTS as PROVIDERS
 from aphub.providers.quality_endpoints import ENDPOINTS as PROVIDER_QUALITY
+from aphub.webhooks.endpoints import ENDPOINTS as WEBHOOKS
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     *AUTH,
@@ -29,4 +30,5 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *ATTENDANCE,
     *OUTCOMES,
     *EVENTS,
+    *WEBHOOKS,
 )
