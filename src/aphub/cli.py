@@ -234,6 +234,16 @@ def _job_names() -> tuple[str, ...]:
     return jobs.NAMES
 
 
+def cmd_webhooks_listen(args: argparse.Namespace) -> None:
+    """Watch webhook deliveries on 127.0.0.1 (the demo's subscription by default)."""
+    from aphub.demo.webhooks import LISTEN_PORT, read_secret
+    from aphub.webhooks.listen import listen
+
+    secret = args.secret or read_secret(get_settings())
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(listen(secret, args.port or LISTEN_PORT))
+
+
 def cmd_keys_rotate(_args: argparse.Namespace) -> None:
     from aphub.auth.keys import rotate_keys
 
@@ -311,6 +321,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="run only this job (repeat for more); default: all",
     )
     serve_jobs.set_defaults(func=cmd_jobs_serve)
+
+    webhooks = sub.add_parser("webhooks", help="webhook tools").add_subparsers(
+        dest="webhooks_command", required=True
+    )
+    listen = webhooks.add_parser(
+        "listen", help="print verified webhook deliveries received on 127.0.0.1"
+    )
+    listen.add_argument("--port", type=int, help="default 8765 (the demo subscription's)")
+    listen.add_argument("--secret", help="default: the demo's, from demo-webhook.json")
+    listen.set_defaults(func=cmd_webhooks_listen)
 
     openapi = sub.add_parser("openapi", help="write openapi.json and schema.graphql")
     openapi.add_argument("--out", default="openapi")
