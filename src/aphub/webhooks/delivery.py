@@ -259,6 +259,7 @@ class Deliverer:
             batch.attempts.append(attempt)
             if not answer.delivered:
                 batch.failed = True
+                return batch  # head of line: nothing after it until it is delivered
             batch.cursor, failures = seq, 0
         batch.cursor = max(batch.cursor, resume)
         return batch
