@@ -18,6 +18,8 @@ $(STAMP): $(BIN)/python pyproject.toml assets/package-lock.json
 
 install: $(STAMP)
 
+# the demo's webhook subscription delivers to `aphub webhooks listen` on loopback
+run: export APHUB_WEBHOOK_ALLOWLIST ?= 127.0.0.1
 run: install
 	$(BIN)/aphub migrate
 	$(BIN)/aphub demo --if-empty

@@ -33,6 +33,7 @@ from aphub.auth.keys import KeyRing
 from aphub.auth.tokens import TokenService
 from aphub.config import Settings
 from bench import generate
+from bench import webhooks as webhook_bench
 from bench.scenarios import SCENARIOS, CheckFailed, Context, Prepared, Scenario, Target
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -580,6 +581,8 @@ async def main_async(args: argparse.Namespace) -> int:
             # 100,000-child database with no marks, hold its event loop for minutes.
             "APHUB_JOBS": "false",
             "APHUB_DB_POOL_SIZE": pool,
+            # --webhooks: the receiver is on loopback, over plain http
+            "APHUB_WEBHOOK_ALLOWLIST": "127.0.0.1",
         },
         "/readyz",
         run_dir / "hub.log",
@@ -610,8 +613,19 @@ async def main_async(args: argparse.Namespace) -> int:
             httpx.AsyncClient(base_url=reference.base, timeout=30) as ref_client,
         ):
             ctx = Context(bench, db, hub_client, ref_client, tokens)
-            for scenario in scenarios:
-                outcomes.append(await run_scenario(scenario, ctx, options, hub, reference))
+            delivery = None
+            if args.webhooks:
+                headers = ctx.bearer(bench.provider_id, "provider")
+                log_path = run_dir / "webhooks.log"
+                delivery = await webhook_bench.start(hub_client, headers, hub.env, REPO, log_path)
+                say(f"webhooks: every event type delivered to {delivery.receiver.url}")
+            try:
+                for scenario in scenarios:
+                    outcomes.append(await run_scenario(scenario, ctx, options, hub, reference))
+            finally:
+                if delivery is not None:
+                    for line in await webhook_bench.finish(delivery, hub_client, db):
+                        say(line)
     except CheckFailed as failed:
         say(f"  CHECK FAILED: {failed}\n  (hub log: {hub.log_path})")
         return 2
@@ -640,6 +654,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--force-generate", action="store_true", help="regenerate the data")
     parser.add_argument("--hub-port", type=int, default=8701)
     parser.add_argument("--reference-port", type=int, default=8702)
+    parser.add_argument(
+        "--webhooks",
+        action="store_true",
+        help="with a subscription on every event type delivered to a loopback receiver; "
+        "report the delivery lag",
+    )
     args = parser.parse_args(argv)
     if args.list:
         for scenario in SCENARIOS:

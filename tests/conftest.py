@@ -5,6 +5,7 @@ reset between tests)."""
 from __future__ import annotations
 
 import os
+import random
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,8 +22,18 @@ from aphub.main import create_app
 from aphub.migrate import migrate
 from aphub.models import Base
 from aphub.models.events import GENESIS_HASH
+from aphub.webhooks.delivery import Deliverer
+from tests.webhook_network import Receiver, SimulatedClock, loopback_only, verifying_at
 
 TEST_DATABASE = "aphub_test"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_packet_beyond_loopback() -> Iterator[None]:
+    """Webhook name resolution is stubbed and the connector refuses anything but
+    loopback, for every test (see tests/webhook_network.py)."""
+    with loopback_only():
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +76,8 @@ def settings(data_dir: Path, database_url: str) -> Settings:
         rate_limit_per_minute=0,
         migrate_on_start=False,
         jobs=False,
+        # the tests' webhook receivers listen on 127.0.0.1 over plain http
+        webhook_allowlist="127.0.0.1",
     )
 
 
@@ -117,3 +130,28 @@ async def empty_all_tables(superuser: asyncpg.Connection) -> None:
 @pytest.fixture
 def db(database: Database, clean_db: None) -> Database:
     return database
+
+
+# --- webhooks (tests/webhook_network.py, tests/webhook_fixtures.py) ------------------------
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    started = await Receiver().start()
+    yield started
+    await started.stop()
+
+
+@pytest.fixture
+def clock() -> SimulatedClock:
+    return SimulatedClock()
+
+
+@pytest.fixture
+async def deliverer(
+    db: Database, settings: Settings, clock: SimulatedClock
+) -> AsyncIterator[Deliverer]:
+    job = Deliverer(db, settings, clock=clock, jitter=random.Random(7).random)
+    with verifying_at(clock):
+        yield job
+    await job.close()

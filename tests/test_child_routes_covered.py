@@ -73,6 +73,9 @@ SIGN_IN = no_child_data(
     "signing people in and out of /oversight: who is signed in (organisation, type), no child"
 )
 DOCS = no_child_data("API documentation")
+WEBHOOKS = no_child_data("webhook subscriptions: a URL, event filters, delivery state")
+# a replay sends events again, each through the feed's sharing filter as it stands now
+WEBHOOK_DELIVERIES = child_data("test_deliveries_stop_when_the_relationship_to_the_child_ends")
 
 # Tests named above that do not exist yet. Remove a name once its test is written; the
 # classification test fails until then only for names missing from this list.
@@ -230,6 +233,18 @@ ROUTES: dict[tuple[str, str], Classification] = {
     ("GET", "/v1/events/checkpoints"): no_child_data(
         "signed checkpoints of the event log: a sequence number, a hash, a signature"
     ),
+    # webhooks: the subscriptions hold a URL, filters and delivery state; what is
+    # delivered is the feed's, through its sharing filter as at delivery
+    ("POST", "/v1/webhook-subscriptions"): WEBHOOKS,
+    ("GET", "/v1/webhook-subscriptions"): WEBHOOKS,
+    ("GET", "/v1/webhook-subscriptions/{subscription_id}"): WEBHOOKS,
+    ("PATCH", "/v1/webhook-subscriptions/{subscription_id}"): WEBHOOKS,
+    ("DELETE", "/v1/webhook-subscriptions/{subscription_id}"): WEBHOOKS,
+    ("POST", "/v1/webhook-subscriptions/{subscription_id}/rotate-secret"): WEBHOOKS,
+    ("GET", "/v1/webhook-subscriptions/{subscription_id}/deliveries"): no_child_data(
+        "delivery attempts: event ids, types, sequence numbers, status codes; no bodies"
+    ),
+    ("POST", "/v1/webhook-subscriptions/{subscription_id}/replay"): WEBHOOK_DELIVERIES,
     # the provider directory
     ("GET", "/v1/providers"): DIRECTORY,
     ("GET", "/v1/providers/{provider_id}"): DIRECTORY,

@@ -660,6 +660,44 @@ async def sign_in_with_a_provider(ctx: Ctx) -> Call:
     return Call("GET", url, la, redirects=True)
 
 
+# --- webhook subscriptions ------------------------------------------------------------------
+
+HOOKS = "/v1/webhook-subscriptions"
+# an allowlisted loopback receiver: nothing listens there, and nothing is delivered here
+SUBSCRIPTION = {"url": "http://127.0.0.1:9/hooks", "event_types": ["placement.*"]}
+
+
+async def _subscription(ctx: Ctx) -> tuple[Organisation, str]:
+    area = await ctx.placement_area()
+    created = await ctx.post(HOOKS, area.school, SUBSCRIPTION)
+    return area.school, f"{HOOKS}/{created['id']}"
+
+
+async def create_webhook_subscription(ctx: Ctx) -> Call:
+    area = await ctx.placement_area()
+    return Call("POST", HOOKS, area.school, json=SUBSCRIPTION)
+
+
+async def update_webhook_subscription(ctx: Ctx) -> Call:
+    owner, one = await _subscription(ctx)
+    return Call("PATCH", one, owner, json={"event_types": ["*"], "description": "MIS"})
+
+
+async def delete_webhook_subscription(ctx: Ctx) -> Call:
+    owner, one = await _subscription(ctx)
+    return Call("DELETE", one, owner)
+
+
+async def rotate_webhook_secret(ctx: Ctx) -> Call:
+    owner, one = await _subscription(ctx)
+    return Call("POST", f"{one}/rotate-secret", owner)
+
+
+async def replay_webhook_events(ctx: Ctx) -> Call:
+    owner, one = await _subscription(ctx)
+    return Call("POST", f"{one}/replay", owner, json={"from_seq": 1})
+
+
 # --- the table of scenarios ------------------------------------------------------------------
 
 CHILD = "/v1/children/{child_id}"
@@ -718,6 +756,11 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
     ("POST", "/oversight/sign-in"): sign_in_to_oversight,
     ("POST", "/oversight/sign-out"): sign_out_of_oversight,
     ("GET", "/oversight/callback"): sign_in_with_a_provider,
+    ("POST", HOOKS): create_webhook_subscription,
+    ("PATCH", f"{HOOKS}/{{subscription_id}}"): update_webhook_subscription,
+    ("DELETE", f"{HOOKS}/{{subscription_id}}"): delete_webhook_subscription,
+    ("POST", f"{HOOKS}/{{subscription_id}}/rotate-secret"): rotate_webhook_secret,
+    ("POST", f"{HOOKS}/{{subscription_id}}/replay"): replay_webhook_events,
 }
 
 # Endpoints whose events do not (yet) match their declaration: (method, path) -> why.

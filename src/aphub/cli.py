@@ -267,27 +267,49 @@ def cmd_jobs_run_education(args: argparse.Namespace) -> None:
     print(json.dumps(asyncio.run(run()), indent=2))
 
 
-def cmd_jobs_serve(_args: argparse.Namespace) -> None:
+def cmd_jobs_serve(args: argparse.Namespace) -> None:
     """The scheduled jobs in a process of their own, for deployments that run the web
     workers with APHUB_JOBS=false: a run over a large area then never holds a worker that
-    is answering requests."""
+    is answering requests. `--only` runs some of them (webhook delivery scaled apart)."""
     from aphub import jobs
 
     settings = get_settings()
     configure_logging(settings.log_level)
+    only = set(args.only) if args.only else None
 
     async def run() -> None:
         database = _database()
         try:
-            await jobs.serve(database, settings)
+            await jobs.serve(database, settings, only)
         finally:
             await database.dispose()
 
     for job in jobs.JOBS:
-        print(f"aphub jobs: {job.name} every {job.every_minutes(settings):g} min", flush=True)
+        if only is None or job.name in only:
+            every = job.every_minutes(settings)
+            print(f"aphub jobs: {job.name} every {every:g} min", flush=True)
+    if only is None or jobs.WEBHOOK_DELIVERIES in only:
+        poll = settings.webhook_poll_seconds
+        print(f"aphub jobs: {jobs.WEBHOOK_DELIVERIES} looking for work every {poll:g} s")
     # each run is one transaction: one interrupted rolls back whole
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
+
+
+def _job_names() -> tuple[str, ...]:
+    from aphub import jobs
+
+    return jobs.NAMES
+
+
+def cmd_webhooks_listen(args: argparse.Namespace) -> None:
+    """Watch webhook deliveries on 127.0.0.1 (the demo's subscription by default)."""
+    from aphub.demo.webhooks import LISTEN_PORT, read_secret
+    from aphub.webhooks.listen import listen
+
+    secret = args.secret or read_secret(get_settings())
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(listen(secret, args.port or LISTEN_PORT))
 
 
 def cmd_keys_rotate(_args: argparse.Namespace) -> None:
@@ -376,9 +398,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     education.add_argument("--as-of", help="compute for this date (YYYY-MM-DD); default today")
     education.set_defaults(func=cmd_jobs_run_education)
-    jobs_sub.add_parser(
+    serve_jobs = jobs_sub.add_parser(
         "serve", help="run the scheduled jobs in this process, every APHUB_JOBS_INTERVAL_MINUTES"
-    ).set_defaults(func=cmd_jobs_serve)
+    )
+    serve_jobs.add_argument(
+        "--only",
+        action="append",
+        choices=_job_names(),
+        help="run only this job (repeat for more); default: all",
+    )
+    serve_jobs.set_defaults(func=cmd_jobs_serve)
+
+    webhooks = sub.add_parser("webhooks", help="webhook tools").add_subparsers(
+        dest="webhooks_command", required=True
+    )
+    listen = webhooks.add_parser(
+        "listen", help="print verified webhook deliveries received on 127.0.0.1"
+    )
+    listen.add_argument("--port", type=int, help="default 8765 (the demo subscription's)")
+    listen.add_argument("--secret", help="default: the demo's, from demo-webhook.json")
+    listen.set_defaults(func=cmd_webhooks_listen)
 
     openapi = sub.add_parser("openapi", help="write openapi.json and schema.graphql")
     openapi.add_argument("--out", default="openapi")

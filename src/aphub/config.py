@@ -72,6 +72,26 @@ class Settings(BaseSettings):
     session_hours: int = Field(
         default=8, ge=1, le=24, description="How long an /oversight sign-in lasts"
     )
+    webhook_allowlist: str = Field(
+        default="",
+        description="Comma-separated host names and IP networks webhooks may reach over "
+        "plain http and at private addresses (internal receivers, tests)",
+    )
+    webhook_poll_seconds: float = Field(
+        default=0.5, ge=0.05, le=60, description="How often the delivery job looks for work"
+    )
+    webhook_concurrency: int = Field(
+        default=8, ge=1, le=200, description="Subscriptions one process delivers to at once"
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10, ge=1, le=60, description="Longest a delivery attempt may take"
+    )
+    webhook_disable_after_hours: float = Field(
+        default=72, ge=24, le=24 * 30, description="Failing this long disables a subscription"
+    )
+    webhook_log_days: int = Field(
+        default=30, ge=1, le=366, description="How long delivery attempts are listed"
+    )
 
 
 @lru_cache

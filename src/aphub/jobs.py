@@ -9,6 +9,9 @@ work, and a job that must not run twice at a time takes a lock and skips if it i
 - kept Idempotency-Key answers, which hold child data, deleted a day after (hourly);
 - spent private_key_jwt assertion ids past their expiry, and oversight sessions a day
   past theirs (hourly).
+- webhook deliveries (`aphub.webhooks.delivery`), a loop of its own that looks for work
+  every APHUB_WEBHOOK_POLL_SECONDS and whenever this process seals events; their
+  delivery log, listed for APHUB_WEBHOOK_LOG_DAYS (pruned hourly).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,11 +31,15 @@ from aphub.db import Database
 from aphub.education.flags import run_flags
 from aphub.events import checkpoints
 from aphub.oversight.sessions import EXPIRE_SESSIONS
+from aphub.webhooks.delivery import Deliverer
 
 log = logging.getLogger("aphub.jobs")
 
 KEPT_ANSWERS_HOURS = 24
 _EXPIRE = "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => :hours)"
+_EXPIRE_DELIVERIES = (
+    "DELETE FROM webhook_deliveries WHERE recorded_at < now() - make_interval(days => :days)"
+)
 
 
 async def attendance_concerns(database: Database, _settings: Settings) -> dict[str, Any]:
@@ -65,6 +72,22 @@ async def expire_sign_in_records(database: Database, _settings: Settings) -> dic
     return {"assertions": int(jtis.split()[-1]), "sessions": int(sessions.split()[-1])}
 
 
+async def expire_webhook_log(database: Database, settings: Settings) -> dict[str, Any]:
+    async with database.writing() as unit:
+        status = await unit.execute(_EXPIRE_DELIVERIES, days=settings.webhook_log_days)
+    return {"deleted": int(status.split()[-1])}
+
+
+async def deliver_webhooks(database: Database, settings: Settings) -> None:
+    """The delivery loop, woken by every sealing pass of this process."""
+    deliverer = Deliverer(database, settings)
+    database.sealed_listeners.append(deliverer.wake)
+    try:
+        await deliverer.run()
+    finally:
+        database.sealed_listeners.remove(deliverer.wake)
+
+
 @dataclass(frozen=True)
 class Job:
     name: str
@@ -78,7 +101,10 @@ JOBS: tuple[Job, ...] = (
     Job("event-checkpoint", lambda s: s.checkpoint_interval_minutes, sign_checkpoint),
     Job("expire-kept-answers", lambda _s: 60, expire_kept_answers),
     Job("expire-sign-in-records", lambda _s: 60, expire_sign_in_records),
+    Job("expire-webhook-log", lambda _s: 60, expire_webhook_log),
 )
+WEBHOOK_DELIVERIES = "webhook-deliveries"
+NAMES = (*(job.name for job in JOBS), WEBHOOK_DELIVERIES)
 
 
 async def every(job: Job, database: Database, settings: Settings) -> None:
@@ -93,10 +119,21 @@ async def every(job: Job, database: Database, settings: Settings) -> None:
         await asyncio.sleep(job.every_minutes(settings) * 60)
 
 
+def _loops(
+    database: Database, settings: Settings, only: Collection[str] | None
+) -> dict[str, Coroutine[Any, Any, None]]:
+    loops = {
+        job.name: every(job, database, settings) for job in JOBS if only is None or job.name in only
+    }
+    if only is None or WEBHOOK_DELIVERIES in only:
+        loops[WEBHOOK_DELIVERIES] = deliver_webhooks(database, settings)
+    return loops
+
+
 def start(database: Database, settings: Settings) -> list[asyncio.Task[None]]:
     return [
-        asyncio.create_task(every(job, database, settings), name=f"aphub-{job.name}")
-        for job in JOBS
+        asyncio.create_task(loop, name=f"aphub-{name}")
+        for name, loop in _loops(database, settings, None).items()
     ]
 
 
@@ -108,6 +145,8 @@ async def stop(tasks: list[asyncio.Task[None]]) -> None:
             await task
 
 
-async def serve(database: Database, settings: Settings) -> None:
-    """Every job on its schedule, until cancelled."""
-    await asyncio.gather(*(every(job, database, settings) for job in JOBS))
+async def serve(
+    database: Database, settings: Settings, only: Collection[str] | None = None
+) -> None:
+    """Every job on its schedule (or only those named), until cancelled."""
+    await asyncio.gather(*_loops(database, settings, only).values())

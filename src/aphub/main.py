@@ -32,6 +32,7 @@ from aphub.graphql.schema import graphql_router
 from aphub.middleware import HubMiddleware
 from aphub.migrate import migrate
 from aphub.sharing.policy import activate, load_policy
+from aphub.webhooks.guard import Allowlist, Guard
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +190,7 @@ def create_app(
     app.state.http = outbound_http(http_transport)
     app.state.jwks = JwksCache(app.state.http)
     app.state.external = ExternalTokens(issuers, app.state.jwks)
+    app.state.webhook_guard = Guard(Allowlist.parse(settings.webhook_allowlist))
     install_error_handlers(app)
     hot = install(app, ENDPOINTS)
     app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)

@@ -19,6 +19,7 @@ from aphub.placements.endpoints import ENDPOINTS as PLACEMENTS
 from aphub.providers.endpoints import ENDPOINTS as PROVIDERS
 from aphub.providers.quality_endpoints import ENDPOINTS as PROVIDER_QUALITY
 from aphub.statistics.endpoints import ENDPOINTS as STATISTICS
+from aphub.webhooks.endpoints import ENDPOINTS as WEBHOOKS
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     *AUTH,
@@ -37,4 +38,5 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *OVERSIGHT_API,
     *OVERSIGHT,
     *STATISTICS,
+    *WEBHOOKS,
 )

@@ -46,6 +46,8 @@ class Database:
         self._sealer: Sealer | None = None
         # called with the text of every statement any unit runs (tests count them)
         self.observers: list[Callable[[str], None]] = []
+        # called after each sealing pass this process waited for (the webhook job wakes)
+        self.sealed_listeners: list[Callable[[], None]] = []
         event.listen(self.orm.sync_engine, "before_cursor_execute", self._orm_statement)
 
     def _orm_statement(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
@@ -86,6 +88,8 @@ class Database:
 
             self._sealer = Sealer(self.connect)
         await self._sealer.seal()
+        for listener in self.sealed_listeners:
+            listener()
 
     async def ping(self) -> bool:
         try:

@@ -23,6 +23,7 @@ from aphub.demo.children import load_children
 from aphub.demo.exclusions import load_exclusions
 from aphub.demo.placements import load_placements
 from aphub.demo.providers import load_provider_directory
+from aphub.demo.webhooks import load_webhook, write_webhook
 from aphub.events.log import Actor
 from aphub.models import Organisation
 
@@ -168,5 +169,9 @@ async def load_demo(database: Database, settings: Settings, *, only_if_empty: bo
         await load_exclusions(uow, area)
         _progress("API clients")
         await issue_credentials(uow, area)
+        _progress("a webhook subscription")
+        webhook = await load_webhook(uow, area.orgs["la_city"])
     write_credentials(settings, area)
+    path = write_webhook(settings, webhook)
+    _progress(f"its secret in {path.resolve()}: run `aphub webhooks listen` to watch deliveries")
     return True

@@ -28,6 +28,7 @@ from aphub.models.placements import IntendedOutcome, Placement, PlacementReview
 from aphub.models.provider_offers import ProviderLocation, ProviderOffer, ProviderOfferLocation
 from aphub.models.provider_quality import ProviderConcern, ProviderQARecord, ProviderQAStatusChange
 from aphub.models.providers import ProviderProfile
+from aphub.models.webhooks import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "AccessLog",
@@ -67,4 +68,6 @@ __all__ = [
     "ProviderQARecord",
     "ProviderQAStatusChange",
     "SchoolHoliday",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

@@ -118,11 +118,12 @@ def _conditions(principal: Principal) -> str:
         "e.type = 'provider.concern_raised' AND (e.data->>'concern_id')::uuid IN "
         f"({_visible_concern_ids(principal)})"
     )
-    # the register's events (an organisation, its API clients and their sign-ins to
-    # oversight) reach the operator, who sees every event's metadata, and the
-    # organisation concerned
+    # the register's events (an organisation, its API clients, their sign-ins to
+    # oversight, its webhook subscriptions) reach the operator, who sees every event's
+    # metadata, and the organisation concerned
     register = (
-        "e.child_id IS NULL AND e.subject_type IN ('organisation', 'client', 'session') "
+        "e.child_id IS NULL AND e.subject_type IN ('organisation', 'client', 'session', "
+        "'webhook_subscription') "
         f"AND (e.data->>'organisation_id')::uuid = {org}::uuid"
     )
     return (
