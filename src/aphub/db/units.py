@@ -199,9 +199,14 @@ class ReadUnit:
         if isinstance(exc, asyncpg.PostgresError) and not is_connection_error(exc):
             return
         self._discard = True
-        # a connection the server ended mid-statement can fail with a client error of
-        # asyncpg's own (another operation in progress) rather than a connection error
-        lost = self._connection is not None and self._connection.is_closed()
+        # a connection the server ended can fail with a client error of asyncpg's own
+        # (another operation in progress) rather than a connection error, before it knows
+        # it is closed. A unit runs one statement at a time on a connection of its own (its
+        # lock), and an interrupted statement's connection is never reused: so here that
+        # error can only mean the connection is gone
+        lost = (self._connection is not None and self._connection.is_closed()) or (
+            isinstance(exc, asyncpg.InterfaceError) and "another operation" in str(exc)
+        )
         if is_connection_error(exc) or lost:
             self._pool.expire_idle()
             raise DatabaseUnavailable() from exc
