@@ -13,8 +13,11 @@ import pytest
 from fastapi import FastAPI
 
 from aphub.db import Database
+from aphub.reports import machinery
 from aphub.reports.catalogue import REPORTS
 from aphub.reports.machinery import csv_cell
+from aphub.sharing.placements import placement_visible, placement_visible_with_child
+from aphub.sharing.policy import active_policy
 from tests.factories import auth, make_org, token_for
 from tests.report_fixtures import ReportArea, ids, make_report_area
 
@@ -250,3 +253,51 @@ async def test_a_report_read_is_audited_as_a_read_of_the_children_it_names(
     (row,) = rows
     assert set(row["child_ids"]) == {area.children["ben"], area.children["cal"]}
     assert (row["action"], row["categories"]) == ("report", ["placement"])
+
+
+async def test_columns_outside_the_callers_categories_are_absent_from_json_and_csv(
+    client: httpx.AsyncClient, area: ReportArea, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an area's agreement under which some relationship of an LA reads no identity
+    monkeypatch.setattr(
+        machinery, "readable_categories", lambda _type: frozenset({"placement", "education"})
+    )
+    document = await get(client, area.headers["la"], "reviews-overdue")
+    assert document["items"]
+    for row in document["items"]:
+        assert "legal_last_name" not in row
+        assert "year_group" not in row
+        assert row["child_id"]
+        assert row["placement_id"]
+    r = await client.get(
+        "/v1/reports/reviews-overdue", headers={**area.headers["la"], "Accept": "text/csv"}
+    )
+    assert "legal_last_name" not in r.text.splitlines()[0]
+    listed = (await client.get("/v1/reports", headers=area.headers["la"])).json()["items"]
+    assert all(c["name"] != "legal_first_name" for entry in listed for c in entry["columns"])
+
+
+async def test_placement_visibility_over_a_joined_child_is_placement_visibility(
+    db: Database, area: ReportArea
+) -> None:
+    """The reports test visibility on the child they join; it must select exactly what
+    the sharing layer's own condition selects, for every organisation type."""
+    policy = active_policy()
+    health = await make_org(db, "health")
+    others = {"provider": area.provider, "unregistered": area.unregistered, "health": health}
+    for organisation in [area.la, area.other_la, area.school, area.trust, *others.values()]:
+        kind = organisation.type
+        plain = placement_visible(kind, ":org::uuid", policy)
+        joined = placement_visible_with_child(kind, ":org::uuid", policy)
+        async with db.reading() as unit:
+            expected = await unit.fetch(
+                f"SELECT p.id FROM placements p WHERE {plain} ORDER BY p.id",
+                org=organisation.id,
+            )
+            got = await unit.fetch(
+                "SELECT p.id FROM placements p JOIN children c ON c.id = p.child_id "
+                f"WHERE {joined} ORDER BY p.id",
+                org=organisation.id,
+            )
+        assert got == expected, organisation.name
+        assert expected or kind == "health", organisation.name  # the fixture reaches each

@@ -1,6 +1,6 @@
 """Reports about a child's journey: out of education, attendance, breakdowns and where
 children went. Each statement selects only what the sharing layer lets the caller see:
-placements by `placement_visible`, children by `visible_condition`."""
+placements by `placement_visible_with_child`, children by `visible_condition`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from aphub.reports.fragments import (
     PLACEMENT_SELECT,
     period,
 )
-from aphub.sharing.placements import placement_visible
+from aphub.sharing.placements import placement_visible_with_child
 from aphub.sharing.policy import active_policy
 from aphub.sharing.relationships import visible_condition
 
@@ -26,7 +26,7 @@ SEVERE = 50
 
 
 def _seen(organisation_type: str) -> str:
-    return placement_visible(organisation_type, ORG, active_policy())
+    return placement_visible_with_child(organisation_type, ORG, active_policy())
 
 
 def _out_of_education(organisation_type: str) -> str:
@@ -35,7 +35,7 @@ def _out_of_education(organisation_type: str) -> str:
         "c.legal_first_name, c.legal_last_name, c.year_group, f.kind, f.since, f.raised_on, "
         "(:today::date - f.since) AS days_since, f.responsible_id, "
         "r.name AS responsible_name, r.type AS responsible_type, "
-        "(SELECT p.id FROM placements p WHERE p.id = f.subject_id "
+        "(SELECT p.id FROM placements p WHERE p.id = f.subject_id AND p.child_id = c.id "
         f"AND {_seen(organisation_type)}) AS placement_id "
         "FROM education_flags f JOIN children c ON c.id = f.child_id "
         "JOIN organisations r ON r.id = f.responsible_id "
@@ -119,7 +119,8 @@ def _breakdowns(organisation_type: str) -> str:
         "c.legal_first_name, c.legal_last_name, c.year_group, b.breakdowns, "
         "b.placement_ids, b.last_ended_on FROM (SELECT p.child_id, count(*) AS breakdowns, "
         "array_agg(p.id ORDER BY p.actual_end_date, p.id) AS placement_ids, "
-        f"max(p.actual_end_date) AS last_ended_on FROM placements p WHERE {ended} "
+        "max(p.actual_end_date) AS last_ended_on FROM placements p "
+        f"JOIN children c ON c.id = p.child_id WHERE {ended} "
         f"AND {PLACEMENT_FILTERS} AND {_seen(organisation_type)} "
         "AND p.child_id > :after::uuid GROUP BY p.child_id HAVING count(*) >= 2) b "
         "JOIN children c ON c.id = b.child_id ORDER BY b.child_id LIMIT :limit"

@@ -1,6 +1,6 @@
 """Reports with one row per placement: the placements an LA (or a school or trust, for
 its own commissions) must act on. Each statement selects only placements the sharing
-layer lets the caller see (`placement_visible`)."""
+layer lets the caller see (`placement_visible_with_child`)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from aphub.reports.fragments import (
     PLACEMENT_SELECT,
     period,
 )
-from aphub.sharing.placements import placement_visible
+from aphub.sharing.placements import placement_visible_with_child
 from aphub.sharing.policy import active_policy
 
 
 def _seen(organisation_type: str) -> str:
-    return placement_visible(organisation_type, ORG, active_policy())
+    return placement_visible_with_child(organisation_type, ORG, active_policy())
 
 
 def _past_planned_end(organisation_type: str) -> str:

@@ -1,5 +1,5 @@
 """Reports with one row per provider the caller uses: each row counts and names only the
-current placements the sharing layer lets the caller see (`placement_visible`), beside
+current placements the sharing layer lets the caller see (`placement_visible_with_child`), beside
 the provider's directory facts (registration, quality assurance, safeguarding)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 from aphub.registration import FULL_TIME_HOURS, THRESHOLD_PUPILS
 from aphub.reports.declaration import Column, Report
 from aphub.reports.fragments import ORG, PLACEMENT_FILTERS
-from aphub.sharing.placements import placement_visible
+from aphub.sharing.placements import placement_visible_with_child
 from aphub.sharing.policy import active_policy
 
 ACTIVE = "('active')"
@@ -27,8 +27,9 @@ def _used(organisation_type: str, statuses: str) -> str:
         "SELECT p.provider_id, count(*) AS your_placements, "  # noqa: S608 - no input
         "array_agg(p.id ORDER BY p.id) AS placement_ids, "
         "array_agg(DISTINCT p.child_id) AS child_ids FROM placements p "
+        "JOIN children c ON c.id = p.child_id "
         f"WHERE p.status IN {statuses} AND {PLACEMENT_FILTERS} "
-        f"AND {placement_visible(organisation_type, ORG, active_policy())} "
+        f"AND {placement_visible_with_child(organisation_type, ORG, active_policy())} "
         "AND p.provider_id > :after::uuid GROUP BY p.provider_id"
     )
 
