@@ -292,11 +292,17 @@ async def add_report_data(conn: asyncpg.Connection, today: date, rng: random.Ran
 
 
 async def walk(
-    hub: httpx.AsyncClient, headers: dict[str, str], slug: str, limit: int
+    hub: httpx.AsyncClient,
+    headers: dict[str, str],
+    slug: str,
+    limit: int,
+    pages: int | None = None,
 ) -> list[dict[str, Any]]:
+    """The report's rows, page after page (the first `pages`, or all)."""
     items: list[dict[str, Any]] = []
     cursor = None
-    while True:
+    while pages is None or pages > 0:
+        pages = None if pages is None else pages - 1
         params = {"limit": str(limit)} | ({"cursor": cursor} if cursor else {})
         r = await hub.get(f"/v1/reports/{slug}", headers=headers, params=params)
         assert r.status_code == 200, r.text
