@@ -21,3 +21,5 @@ REPORTS: tuple[Report, ...] = (
 )
 BY_SLUG = {r.slug: r for r in REPORTS}
 assert len(BY_SLUG) == len(REPORTS), "report names are unique"
+# a definition travels in the `Report-Definition` header of a CSV answer (latin-1 only)
+assert all(r.definition.isascii() for r in REPORTS), "report definitions are ASCII"
