@@ -22,6 +22,7 @@ from aphub.api.routes import EndpointRoute, FastPath
 from aphub.api.table import ENDPOINTS
 from aphub.config import Settings
 from aphub.graphql.schema import build_schema
+from aphub.reports.catalogue import REPORTS as REPORT_CATALOGUE
 
 CHILD_DATA = "child data"
 NO_CHILD_DATA = "no child data"
@@ -68,6 +69,8 @@ DIRECTORY = no_child_data("AP provider directory (organisations, offers, sites, 
 EDUCATION = child_data("test_exclusions_and_education_follow_the_childs_sharing_rules")
 EDUCATION_GRAPHQL = child_data("test_graphql_reads_and_records_exclusions_as_rest_does")
 NESTED_PARITY = child_data("test_what_the_feed_delivers_is_what_rest_and_graphql_read_and_back")
+# every report, as the home LA, the school and the trust, against another LA's child
+REPORT_READS = child_data("test_another_las_child_is_in_no_report_and_every_answer_says_what_it_is")
 REGISTER = no_child_data("organisations register and client credentials (operator)")
 SIGN_IN = no_child_data(
     "signing people in and out of /oversight: who is signed in (organisation, type), no child"
@@ -173,6 +176,10 @@ ROUTES: dict[tuple[str, str], Classification] = {
     ("GET", "/v1/education/flags"): child_data(
         "test_a_permanent_exclusion_breached_on_day_six_flags_the_home_la_until_provision"
     ),
+    ("GET", "/v1/reports"): no_child_data(
+        "the catalogue of oversight reports: their names, definitions and columns"
+    ),
+    **{("GET", report.path): REPORT_READS for report in REPORT_CATALOGUE},
     ("GET", "/v1/reports/children-not-in-school"): child_data(
         "test_the_register_of_children_not_in_school_is_the_home_las_and_csv_matches_json"
     ),

@@ -219,6 +219,10 @@ INTERNAL_READERS: dict[tuple[str, str], str] = {
         "whether the caller commissions a live placement with a provider (who may raise and "
         "see quality concerns): provider ids, no child data"
     ),
+    ("reports/fragments.py", "PLACEMENT_JOINS"): (
+        "a fragment naming a placement's child, provider and commissioner: every report "
+        "statement using it selects the placement by `placement_visible` in the same statement"
+    ),
     ("registration.py", "counts"): (
         "the registration threshold counts full-time pupils at a provider (a number, for "
         "the start guard and the directory's alert); no child is answered"

@@ -18,6 +18,7 @@ from aphub.oversight.endpoints import ENDPOINTS as OVERSIGHT
 from aphub.placements.endpoints import ENDPOINTS as PLACEMENTS
 from aphub.providers.endpoints import ENDPOINTS as PROVIDERS
 from aphub.providers.quality_endpoints import ENDPOINTS as PROVIDER_QUALITY
+from aphub.reports.endpoints import ENDPOINTS as REPORTS
 from aphub.statistics.endpoints import ENDPOINTS as STATISTICS
 from aphub.webhooks.endpoints import ENDPOINTS as WEBHOOKS
 
@@ -39,4 +40,5 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *OVERSIGHT,
     *STATISTICS,
     *WEBHOOKS,
+    *REPORTS,
 )

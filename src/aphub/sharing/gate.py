@@ -247,9 +247,16 @@ async def record_access(
 
 
 async def record_list_access(
-    uow: ReadUnit, principal: Principal, child_ids: list[uuid.UUID], *, action: str, surface: str
+    uow: ReadUnit,
+    principal: Principal,
+    child_ids: list[uuid.UUID],
+    *,
+    action: str,
+    surface: str,
+    categories: tuple[str, ...] = ("education",),
 ) -> None:
-    """One audit row for a list that names these children (kept if the request fails)."""
+    """One audit row for a list that names these children, and the categories of what it
+    says of them (kept if the request fails)."""
     if not child_ids:
         return
     params = {
@@ -260,7 +267,7 @@ async def record_list_access(
         "surface": surface,
         "outcome": "allowed",
         "rules": [],
-        "categories": ["education"],
+        "categories": sorted(categories),
         "policy_version": active_policy().version,
     }
     await uow.execute(statements.RECORD_ACCESS_MANY, **params)
