@@ -158,6 +158,12 @@ ROUTES: dict[tuple[str, str], Classification] = {
     ("GET", "/v1/reports/children-not-in-school"): child_data(
         "test_the_register_of_children_not_in_school_is_the_home_las_and_csv_matches_json"
     ),
+    ("GET", "/v1/returns/ap-census"): child_data(
+        "test_ap_census_returns_the_las_funded_placements_and_lists_what_it_cannot_complete"
+    ),
+    ("GET", "/v1/returns/school-census-ap"): child_data(
+        "test_school_census_ap_module_is_the_schools_own_placements"
+    ),
     ("GET", "/v1/children/{child_id}/duplicates"): child_data(
         "test_a_partial_match_is_answered_as_a_new_child_and_flagged_to_the_home_la"
     ),

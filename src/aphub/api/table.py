@@ -16,6 +16,7 @@ from aphub.outcomes.endpoints import ENDPOINTS as OUTCOMES
 from aphub.placements.endpoints import ENDPOINTS as PLACEMENTS
 from aphub.providers.endpoints import ENDPOINTS as PROVIDERS
 from aphub.providers.quality_endpoints import ENDPOINTS as PROVIDER_QUALITY
+from aphub.returns.endpoints import ENDPOINTS as RETURNS
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     *AUTH,
@@ -31,4 +32,5 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *ATTENDANCE,
     *OUTCOMES,
     *EVENTS,
+    *RETURNS,
 )
