@@ -63,6 +63,8 @@ async def make_census_area(app: FastAPI, db: Database) -> Census:
     before    LA placement ended before the period; another requested -> in neither
     stranger  another LA's resident and placement at a provider in this LA (the LA sees it
               as host) -> in neither
+    unseen    another LA's resident whom this LA placed with a provider in a third LA: the
+              sharing agreement gives this LA no sight of the child -> in neither
     """
     la = await make_org(db, "local_authority", la_code="801")
     other_la = await make_org(db, "local_authority", la_code="802")
@@ -70,6 +72,10 @@ async def make_census_area(app: FastAPI, db: Database) -> Census:
     oth = await _provider(db, la, registration_status="unregistered", census_setting_type="OTH")
     pru = await _provider(db, la, registration_status="pru", urn="180002")
     bare = await _provider(db, la, registration_status="independent_school")
+    third_la = await make_org(db, "local_authority", la_code="803")
+    far = await _provider(
+        db, third_la, registration_status="unregistered", census_setting_type="OOT"
+    )
     children: dict[str, uuid.UUID] = {}
     placements: dict[str, uuid.UUID] = {}
     specs: dict[str, dict[str, Any]] = {
@@ -81,6 +87,7 @@ async def make_census_area(app: FastAPI, db: Database) -> Census:
         "school": {"ethnicity": "REFU"},
         "before": {"ethnicity": "WBRI"},
         "stranger": {"ethnicity": "WBRI", "home_la_id": other_la.id},
+        "unseen": {"ethnicity": "WBRI", "home_la_id": other_la.id},
     }
     async with db.writing() as uow:
         for serial, (name, extra) in enumerate(specs.items(), start=1):
@@ -160,6 +167,7 @@ async def make_census_area(app: FastAPI, db: Database) -> Census:
         )
         place("requested", "before", oth, status="requested")
         place("stranger", "stranger", oth, commissioner_id=other_la.id)
+        place("unseen", "unseen", far)
     return Census(
         la=la,
         school=school,
@@ -231,7 +239,7 @@ async def test_ap_census_returns_the_las_funded_placements_and_lists_what_it_can
     assert any(r.startswith("setting_identified") for r in missing["reasons"])
     assert len(missing["actions"]) == 3
     assert exceptions[str(ids["old"])]["kind"] == "out_of_scope"
-    for absent in ("school", "before", "stranger"):
+    for absent in ("school", "before", "stranger", "unseen"):
         assert str(ids[absent]) not in rows
         assert str(ids[absent]) not in exceptions
     assert document["header"]["Header/Source/LEA"] == "801"
@@ -272,10 +280,11 @@ async def test_ap_census_returns_the_las_funded_placements_and_lists_what_it_can
         ids["complete"],
     )
     assert audited == 4  # one per request: JSON, XML, CSV, exceptions
-    stranger = await superuser.fetchval(
-        "SELECT count(*) FROM access_log_entries WHERE child_id = $1", ids["stranger"]
-    )
-    assert stranger == 0
+    for absent in ("stranger", "unseen"):
+        read = await superuser.fetchval(
+            "SELECT count(*) FROM access_log_entries WHERE child_id = $1", ids[absent]
+        )
+        assert read == 0
 
 
 async def test_school_census_ap_module_is_the_schools_own_placements(
