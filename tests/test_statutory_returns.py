@@ -338,6 +338,7 @@ async def test_returns_refuse_callers_they_are_not_for_and_bad_filters(
     for params, status in (
         ({}, 422),
         ({"census_date": "15/01/2026"}, 422),
+        ({"census_date": "0001-01-01"}, 422),  # before any census the hub can draw
         ({"census_date": day, "la": "801"}, 400),
         ({"census_date": day, "part": "all"}, 422),
     ):

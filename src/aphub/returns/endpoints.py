@@ -5,14 +5,14 @@ One document per request, answered three ways: the XML message for submission (t
 default, or `Accept: application/xml`), the same rows as CSV for people to check
 (`Accept: text/csv`), or JSON with the rows, the exceptions and what was followed
 (`Accept: application/json`). Rows that cannot be completed are never dropped unseen:
-every answer counts them in `X-Return-Exceptions`, and `part=exceptions` lists them with
-the reason and what to record (JSON, or CSV).
+every answer counts them in `X-Return-Exceptions`, the JSON answer lists them with the
+reasons and what to record, and so does the CSV with `part=exceptions`.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 from pydantic import BaseModel, Field
@@ -64,19 +64,28 @@ class ReturnDocument(BaseModel):
     exceptions: list[ReturnException]
 
 
+# census dates the returns can be drawn for (the age scope reaches back 20 years)
+CensusDay = Annotated[Day, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
+Part = Annotated[
+    Literal["return", "exceptions"],
+    Field(
+        description="CSV of the return's rows, or of the rows that could not be completed "
+        "(`exceptions`); JSON always carries both, and XML is the return itself"
+    ),
+]
+
+
 class APCensusQuery(QueryParams):
-    census_date: Day = Field(description="Census day (the third Thursday in January)")
-    part: Literal["return", "exceptions"] = Field(
-        "return", description="The return's rows, or the rows that could not be completed"
-    )
+    census_date: CensusDay = Field(description="Census day (the third Thursday in January)")
+    part: Part = "return"
 
 
 class SchoolCensusQuery(QueryParams):
-    census_date: Day = Field(description="The school census day")
-    period_start: Day | None = Field(
+    census_date: CensusDay = Field(description="The school census day")
+    period_start: CensusDay | None = Field(
         None, description="The day after the previous census day (default: 20 weeks back)"
     )
-    part: Literal["return", "exceptions"] = Field("return")
+    part: Part = "return"
 
 
 def _answer(key: str, document: dict[str, Any], part: str, request: Request) -> Response:
@@ -84,14 +93,11 @@ def _answer(key: str, document: dict[str, Any], part: str, request: Request) -> 
     accept = request.headers.get("accept", "")
     name = f"{key.replace('_', '-')}-{document['census_date'].isoformat()}"
     headers = {"X-Return-Exceptions": str(len(document["exceptions"]))}
+    json = Response(
+        orjson.dumps(document, default=str), media_type="application/json", headers=headers
+    )
     if "application/json" in accept:
-        if part == "exceptions":
-            body: Any = {"exceptions": document["exceptions"]}
-        else:
-            body = document
-        return Response(
-            orjson.dumps(body, default=str), media_type="application/json", headers=headers
-        )
+        return json
     if "text/csv" in accept:
         text = (
             render.exceptions_csv(document)
@@ -102,11 +108,7 @@ def _answer(key: str, document: dict[str, Any], part: str, request: Request) -> 
         headers["Content-Disposition"] = f'attachment; filename="{name}{suffix}.csv"'
         return Response(text, media_type="text/csv; charset=utf-8", headers=headers)
     if part == "exceptions":  # no XML form: the exceptions are not part of the message
-        return Response(
-            orjson.dumps({"exceptions": document["exceptions"]}, default=str),
-            media_type="application/json",
-            headers=headers,
-        )
+        return json
     headers["Content-Disposition"] = f'attachment; filename="{name}.xml"'
     return Response(render.as_xml(spec, document), media_type="application/xml", headers=headers)
 
