@@ -4,6 +4,7 @@ placement the return covers is either a row or an exception with its reasons."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import asyncpg
@@ -38,6 +39,11 @@ async def test_the_demo_areas_returns_validate_with_no_unexplained_row(
     superuser: asyncpg.Connection,
 ) -> None:
     assert await load_demo(db, settings, only_if_empty=True)
+    # the demo schools' clients may draw their module (reports:read is not a school default)
+    credentials = json.loads((settings.data_dir / "demo-clients.json").read_text())
+    schools = [c for c in credentials if c["type"] == "school"]
+    assert schools
+    assert all("reports:read" in c["scopes"] for c in schools)
     today = date.today()
     async with db.reading() as uow:
         organisations = [
