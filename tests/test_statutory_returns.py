@@ -303,6 +303,7 @@ async def test_school_census_ap_module_is_the_schools_own_placements(
         (str(ids["school"]), str(pids["school"])),
     }
     assert document["exceptions"] == []
+    assert document["warnings"] == []
     school = next(row for row in document["rows"] if row["child_id"] == str(ids["school"]))
     assert school["items"]["APPlacementURN"] == "180002"
     assert school["items"]["APHoursPerWeek"] == "25.0"
@@ -364,3 +365,22 @@ def test_census_day_and_period_follow_the_published_rule() -> None:
     assert third_thursday_of_january(2024) == date(2024, 1, 18)  # S7: ended 18 January 2024
     assert period_start(date(2024, 1, 18)) == date(2023, 1, 20)  # S7: from 20 January 2023
     assert third_thursday_of_january(2014) == date(2014, 1, 16)  # S6: 16 January 2014
+
+
+async def test_a_school_missing_from_the_register_is_told_its_header_will_not_validate(
+    client: httpx.AsyncClient, app: FastAPI, db: Database
+) -> None:
+    school = await make_org(db, "school")  # no URN, no LAESTAB
+    headers = auth(token_for(app, school, ["placements:read", "reports:read"]))
+    r = await _get(
+        client,
+        "/v1/returns/school-census-ap",
+        headers,
+        "application/json",
+        census_date=CENSUS_DAY.isoformat(),
+        period_start="2025-10-03",
+    )
+    assert r.status_code == 200, r.text
+    warned = " ".join(r.json()["warnings"])
+    assert "Header/Source/URN" in warned
+    assert "Header/Source/Estab" in warned

@@ -19,6 +19,7 @@ from aphub.children.involvements import grantable_categories
 from aphub.children.passport_schemas import SECTION_MODELS
 from aphub.children.passports import section_subject_id
 from aphub.db import WriteUnit
+from aphub.demo.census import census_details
 from aphub.events.log import Actor, record
 from aphub.identifiers import IdentifierError, validate_nhs_number, validate_uln, validate_upn
 from aphub.models import Child, Enrolment, Involvement, PassportSection, PassportSectionVersion
@@ -75,47 +76,6 @@ Samuel    Ward      Sam    9    06-30 M   bristol redland                 K   SE
 Ava       Robinson  -      7    04-15 F   bristol redland                 E   PD   M     -
 Logan     Fry       -      11   03-09 M   bristol redland                 K   SEMH F     -
 """
-
-# What the statutory returns ask beyond the table above, by row: DfE ethnicity codes in
-# turn (a spread of main and extended codes, one refused, one not yet obtained), middle
-# names for every third child, and a home postcode in the home LA's districts (real
-# districts, invented units).
-ETHNICITIES = (
-    "WBRI",
-    "WENG",
-    "MWBC",
-    "BAFR",
-    "APKN",
-    "WIRI",
-    "BCRB",
-    "WOTH",
-    "ABAN",
-    "MWAS",
-    "AIND",
-    "WSCO",
-    "CHNE",
-    "WPOR",
-    "MOTH",
-    "REFU",
-    "WROM",
-    "BOTH",
-    "WWEL",
-    "NOBT",
-)
-MIDDLE_NAMES = ("Rose", "James", "Olu", "Marie Anne", "Lee", "Grace", "Tomasz")
-POSTCODE_DISTRICTS = {"city": "EC2Y", "camden": "NW5", "bristol": "BS6"}
-
-
-def census_details(serial: int, home: str) -> dict[str, Any]:
-    """Ethnicity, middle names and home postcode of the demo child in row `serial`."""
-    letters = "ABDEFGHJLNPQRSTUWXYZ"  # inward-code letters (no C, I, K, M, O, V)
-    return {
-        "ethnicity": ETHNICITIES[(serial - 1) % len(ETHNICITIES)],
-        "middle_names": MIDDLE_NAMES[serial % len(MIDDLE_NAMES)] if serial % 3 == 0 else None,
-        "home_postcode": f"{POSTCODE_DISTRICTS[home]} {serial % 9 + 1}"
-        f"{letters[serial % 20]}{letters[(serial * 7) % 20]}",
-    }
-
 
 # first name, organisation, basis, started N days ago, categories (None: all it may have)
 INVOLVEMENTS: list[tuple[str, str, str, int, list[str] | None]] = [

@@ -22,6 +22,7 @@ from aphub.returns.rows import (
     child_items,
     finish,
     header_values,
+    header_warnings,
     hidden,
     in_period,
     provider_of,
@@ -110,13 +111,15 @@ async def ap_census(uow: ReadUnit, principal: Principal, census_date: date) -> d
             f"census_date is not census day (the third Thursday in January: "
             f"{third_thursday_of_january(census_date.year).isoformat()})"
         )
+    header = header_values(spec, material.caller, census_date)
+    warnings += header_warnings(spec, header)
     return {
         "return": "ap_census",
         "census_date": census_date,
         "period_start": start,
         "computed_at": datetime.now(UTC),
         "specification": spec.describe(),
-        "header": header_values(spec, material.caller, census_date),
+        "header": header,
         "warnings": warnings,
         "rows": rows,
         "exceptions": exceptions,

@@ -4,6 +4,7 @@ check that turns a row that cannot be completed into an exception with its reaso
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
@@ -134,3 +135,13 @@ def header_values(spec: Specification, caller: Any, census_date: date) -> dict[s
         "release": __version__,
     }
     return {h.path: sources.get(h.value, h.value) for h in spec.header}
+
+
+def header_warnings(spec: Specification, header: dict[str, str]) -> list[str]:
+    """Header fields the caller's own record cannot fill (a school without its URN or
+    LAESTAB in the register): the message would not validate until they are recorded."""
+    return [
+        f"{h.path} is {header[h.path]!r}: record your organisation's identifiers in the register"
+        for h in spec.header
+        if not re.match(h.pattern, header[h.path])
+    ]

@@ -21,6 +21,7 @@ from aphub.returns.rows import (
     child_items,
     finish,
     header_values,
+    header_warnings,
     hidden,
     provider_of,
     setting_items,
@@ -78,13 +79,15 @@ async def school_census_ap(
             f"period_start not given: placements open from {start.isoformat()} "
             "(20 weeks before census_date); give the day after the previous census day"
         )
+    header = header_values(spec, material.caller, census_date)
+    warnings += header_warnings(spec, header)
     return {
         "return": "school_census_ap",
         "census_date": census_date,
         "period_start": start,
         "computed_at": datetime.now(UTC),
         "specification": spec.describe(),
-        "header": header_values(spec, material.caller, census_date),
+        "header": header,
         "warnings": warnings,
         "rows": rows,
         "exceptions": exceptions,
