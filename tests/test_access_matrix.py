@@ -72,9 +72,11 @@ FIELDS: dict[str, frozenset[str]] = {
             "legal_first_name",
             "legal_last_name",
             "preferred_name",
+            "middle_names",
             "date_of_birth",
             "sex",
             "year_group",
+            "ethnicity",
             "upn",
             "former_upns",
             "uln",
@@ -148,7 +150,7 @@ FIELDS: dict[str, frozenset[str]] = {
             "post16_intentions.aspirations",
         }
     ),
-    "contacts": frozenset({"contacts.parents_carers", "contacts.professionals"}),
+    "contacts": frozenset({"home_postcode", "contacts.parents_carers", "contacts.professionals"}),
     "placement": frozenset(),  # lives on placements, not on the child record
 }
 CORE_FIELDS = sorted(f for fields in FIELDS.values() for f in fields if "." not in f)
@@ -484,9 +486,12 @@ async def build_area(database: Database) -> Area:
                 legal_first_name=first,
                 legal_last_name=last,
                 preferred_name=preferred,
+                middle_names="Quinn",
                 date_of_birth=born,
                 sex=sex,
                 year_group=year,
+                ethnicity="WBRI",
+                home_postcode="NW5 1AA",
                 upn=upn(f"801200011{n:03d}"),
                 former_upns=[upn(f"801200010{n:03d}")] if flagged else [],
                 uln=ten_digits(f"70000000{n}", validate_uln),

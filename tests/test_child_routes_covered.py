@@ -186,6 +186,12 @@ ROUTES: dict[tuple[str, str], Classification] = {
     ("GET", "/v1/oversight/overview"): child_data(
         "test_the_overview_counts_what_the_la_may_see_and_names_who_needs_action"
     ),
+    ("GET", "/v1/returns/ap-census"): child_data(
+        "test_ap_census_returns_the_las_funded_placements_and_lists_what_it_cannot_complete"
+    ),
+    ("GET", "/v1/returns/school-census-ap"): child_data(
+        "test_school_census_ap_module_is_the_schools_own_placements"
+    ),
     ("GET", "/v1/children/{child_id}/duplicates"): child_data(
         "test_a_partial_match_is_answered_as_a_new_child_and_flagged_to_the_home_la"
     ),

@@ -19,6 +19,7 @@ from aphub.placements.endpoints import ENDPOINTS as PLACEMENTS
 from aphub.providers.endpoints import ENDPOINTS as PROVIDERS
 from aphub.providers.quality_endpoints import ENDPOINTS as PROVIDER_QUALITY
 from aphub.reports.endpoints import ENDPOINTS as REPORTS
+from aphub.returns.endpoints import ENDPOINTS as RETURNS
 from aphub.statistics.endpoints import ENDPOINTS as STATISTICS
 from aphub.webhooks.endpoints import ENDPOINTS as WEBHOOKS
 
@@ -41,4 +42,5 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *STATISTICS,
     *WEBHOOKS,
     *REPORTS,
+    *RETURNS,
 )

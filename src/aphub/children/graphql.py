@@ -129,9 +129,12 @@ class ChildNode:
     legal_first_name: str | None = None
     legal_last_name: str | None = None
     preferred_name: str | None = None
+    middle_names: str | None = None
     date_of_birth: date | None = None
     sex: str | None = None
     year_group: str | None = None
+    ethnicity: str | None = strawberry.field(default=None, description="DfE ethnicity code")
+    home_postcode: str | None = None
     upn: str | None = None
     former_upns: list[str] | None = None
     uln: str | None = None

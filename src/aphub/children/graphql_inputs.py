@@ -18,6 +18,8 @@ from strawberry.types.unset import UNSET
 
 from aphub.errors import validation_problem
 
+ETHNICITY = "DfE ethnicity code (e.g. WBRI; REFU refused, NOBT not obtained)"
+
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -79,8 +81,11 @@ class ChildCreateInput(ChildStatusInput):
     date_of_birth: date
     home_la_id: uuid.UUID
     preferred_name: str | None = UNSET
+    middle_names: str | None = UNSET
     sex: str | None = strawberry.field(default=UNSET, description="female or male")
     year_group: str | None = strawberry.field(default=UNSET, description="N1, N2, R, 1 ... 14")
+    ethnicity: str | None = strawberry.field(default=UNSET, description=ETHNICITY)
+    home_postcode: str | None = UNSET
     upn: str | None = UNSET
     former_upns: list[str] | None = UNSET
     uln: str | None = UNSET
@@ -93,9 +98,12 @@ class ChildUpdateInput(ChildStatusInput):
     legal_first_name: str | None = UNSET
     legal_last_name: str | None = UNSET
     preferred_name: str | None = UNSET
+    middle_names: str | None = UNSET
     date_of_birth: date | None = UNSET
     sex: str | None = UNSET
     year_group: str | None = UNSET
+    ethnicity: str | None = strawberry.field(default=UNSET, description=ETHNICITY)
+    home_postcode: str | None = UNSET
     upn: str | None = UNSET
     uln: str | None = UNSET
     nhs_number: str | None = UNSET

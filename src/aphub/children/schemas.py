@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -24,9 +25,41 @@ from pydantic import (
     model_validator,
 )
 
-from aphub.types import ULN, UPN, NHSNumber
+from aphub.returns.spec import code_set
+from aphub.types import ULN, UPN, NHSNumber, Postcode
 
 ShortText = Annotated[str, Field(min_length=1, max_length=100)]
+MiddleNames = Annotated[
+    str,
+    Field(min_length=1, max_length=200, description="All middle names in full, space-separated"),
+]
+
+
+def _ethnicity(value: str) -> str:
+    code = value.strip().upper()
+    if code not in code_set("ethnicity").codes:
+        raise ValueError(
+            "not a DfE ethnicity code (main or extended, e.g. WBRI; REFU when refused, "
+            "NOBT when not obtained)"
+        )
+    return code
+
+
+def _postcode(value: str) -> str:
+    compact = value.replace(" ", "").upper()
+    return f"{compact[:-3]} {compact[-3:]}"
+
+
+Ethnicity = Annotated[
+    str,
+    AfterValidator(_ethnicity),
+    Field(
+        description="DfE ethnicity code, as the AP census and school census take it",
+        json_schema_extra={"enum": sorted(code_set("ethnicity").codes)},
+        examples=["WBRI"],
+    ),
+]
+HomePostcode = Annotated[Postcode, AfterValidator(_postcode)]
 LongText = Annotated[str, Field(max_length=10_000)]
 
 
@@ -124,9 +157,12 @@ class ChildCreate(ChildStatusFields):
     legal_first_name: ShortText
     legal_last_name: ShortText
     preferred_name: ShortText | None = None
+    middle_names: MiddleNames | None = None
     date_of_birth: date
     sex: Sex | None = None
     year_group: YearGroup | None = None
+    ethnicity: Ethnicity | None = None
+    home_postcode: HomePostcode | None = None
     upn: UPN | None = None
     former_upns: Annotated[list[UPN], Field(max_length=20)] = []
     uln: ULN | None = None
@@ -166,9 +202,12 @@ class ChildUpdate(ChildStatusFields):
     legal_first_name: ShortText | None = None
     legal_last_name: ShortText | None = None
     preferred_name: ShortText | None = None
+    middle_names: MiddleNames | None = None
     date_of_birth: date | None = None
     sex: Sex | None = None
     year_group: YearGroup | None = None
+    ethnicity: Ethnicity | None = None
+    home_postcode: HomePostcode | None = None
     upn: UPN | None = None
     uln: ULN | None = None
     nhs_number: NHSNumber | None = None
@@ -220,9 +259,12 @@ class ChildView(BaseModel):
     legal_first_name: str | None = None
     legal_last_name: str | None = None
     preferred_name: str | None = None
+    middle_names: str | None = None
     date_of_birth: date | None = None
     sex: Sex | None = None
     year_group: YearGroup | None = None
+    ethnicity: str | None = None
+    home_postcode: str | None = None
     upn: str | None = None
     former_upns: list[str] | None = None
     uln: str | None = None

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from aphub.auth.scopes import DEFAULT_SCOPES
 from aphub.auth.service import create_client
 from aphub.config import Settings
 from aphub.db import Database, WriteUnit
@@ -128,8 +129,13 @@ async def load_organisations(uow: WriteUnit, area: DemoArea) -> None:
 
 async def issue_credentials(uow: WriteUnit, area: DemoArea) -> None:
     for key, organisation in area.orgs.items():
+        # a demo school's client also draws its school census AP module (reports:read is
+        # within a school's bounds, not among its defaults)
+        scopes = (
+            [*DEFAULT_SCOPES["school"], "reports:read"] if organisation.type == "school" else None
+        )
         issued = await create_client(
-            uow, organisation.id, f"{organisation.name} (demo)", None, Actor.system("demo")
+            uow, organisation.id, f"{organisation.name} (demo)", scopes, Actor.system("demo")
         )
         area.credentials.append(
             {

@@ -19,6 +19,7 @@ from aphub.children.involvements import grantable_categories
 from aphub.children.passport_schemas import SECTION_MODELS
 from aphub.children.passports import section_subject_id
 from aphub.db import WriteUnit
+from aphub.demo.census import census_details
 from aphub.events.log import Actor, record
 from aphub.identifiers import IdentifierError, validate_nhs_number, validate_uln, validate_upn
 from aphub.models import Child, Enrolment, Involvement, PassportSection, PassportSectionVersion
@@ -388,6 +389,7 @@ def demo_children(today: date) -> list[dict[str, Any]]:
                 "youth_justice": "J" in flags,
                 "cared_by": None if cared == "-" else f"la_{cared}",
                 "enrolments": enrolments,
+                **census_details(serial, home),
             }
         )
     return rows

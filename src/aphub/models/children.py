@@ -58,9 +58,13 @@ class Child(Base):
     legal_first_name: Mapped[str] = mapped_column(String(100), nullable=False)
     legal_last_name: Mapped[str] = mapped_column(String(100), nullable=False)
     preferred_name: Mapped[str | None] = mapped_column(String(100))
+    middle_names: Mapped[str | None] = mapped_column(String(200))
     date_of_birth: Mapped[date] = mapped_column(Date, nullable=False)
     sex: Mapped[str | None] = mapped_column(String(8))
     year_group: Mapped[str | None] = mapped_column(String(3))
+    # DfE ethnicity code (the statutory returns' code set); special category data
+    ethnicity: Mapped[str | None] = mapped_column(String(4))
+    home_postcode: Mapped[str | None] = mapped_column(String(8))
     upn: Mapped[str | None] = mapped_column(String(13))
     former_upns: Mapped[list[str]] = mapped_column(
         ARRAY(String(13)), nullable=False, server_default=text("'{}'")

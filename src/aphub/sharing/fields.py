@@ -22,13 +22,20 @@ CORE_FIELDS: dict[str, str] = {
     "legal_first_name": "identity",
     "legal_last_name": "identity",
     "preferred_name": "identity",
+    "middle_names": "identity",
     "date_of_birth": "identity",
     "sex": "identity",
     "year_group": "identity",
+    # a pupil characteristic the statutory returns carry (UK GDPR special category: racial
+    # or ethnic origin); identity, as DfE's census modules and schools' MIS hold it
+    "ethnicity": "identity",
     "upn": "identity",
     "former_upns": "identity",
     "uln": "identity",
     "nhs_number": "identity",
+    # where the child lives: with the family's contact details, not identity, so a host LA
+    # or a provider asked to take the child does not learn it
+    "home_postcode": "contacts",
     "enrolments": "education",
     "sen_provision": "education",
     "free_school_meals": "education",

@@ -21,7 +21,8 @@ from aphub.sharing.relationships import (
 ORG = ":org::uuid"
 CHILD_COLUMNS = (
     "c.id, c.version, c.home_la_id, c.updated_at, c.legal_first_name, "
-    "c.legal_last_name, c.preferred_name, c.date_of_birth, c.sex, c.year_group, c.upn, "
+    "c.legal_last_name, c.preferred_name, c.middle_names, c.date_of_birth, c.sex, "
+    "c.year_group, c.ethnicity, c.home_postcode, c.upn, "
     "c.former_upns, c.uln, c.nhs_number, c.sen_provision, c.primary_need, "
     "c.has_medical_needs, c.looked_after, c.looked_after_la_id, c.child_in_need, "
     "c.child_protection_plan, c.young_carer, c.youth_justice, c.free_school_meals"
