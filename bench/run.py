@@ -29,7 +29,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from aphub.auth.keys import load_or_create_signing_key
+from aphub.auth.keys import KeyRing, load_or_create_signing_key
 from aphub.auth.tokens import TokenService
 from aphub.config import Settings
 from bench import generate
@@ -558,9 +558,11 @@ async def main_async(args: argparse.Namespace) -> int:
         run_dir=run_dir,
     )
     # The key exists before any worker starts, so every worker loads the same one.
-    key = load_or_create_signing_key(data_dir)
+    load_or_create_signing_key(data_dir)
     settings = Settings(data_dir=data_dir, database_url=bench.url)
-    tokens = TokenService(key, issuer=settings.issuer, audience=settings.audience, ttl_seconds=3600)
+    tokens = TokenService(
+        KeyRing(data_dir), issuer=settings.issuer, audience=settings.audience, ttl_seconds=3600
+    )
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("APHUB_")}
     pool = os.environ.get("APHUB_DB_POOL_SIZE", str(settings.db_pool_size))
     hub = Server(

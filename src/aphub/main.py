@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import logging
@@ -13,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
-from aphub import __version__, jobs
+from aphub import __version__, jobs, metrics
 from aphub.api.routes import FastPath, install
 from aphub.api.table import ENDPOINTS
 from aphub.auth.clients import ClientRecords
@@ -39,6 +40,40 @@ DESCRIPTION = (
 )
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "Problem",
+    "description": (
+        f"RFC 9457 problem details ({PROBLEM_JSON}), the body of every error. `type` names "
+        "the kind of problem: GET it (`/problems/{slug}`) for what it means. Members beyond "
+        "the standard ones carry the problem's own facts (a 409's `current_status`)."
+    ),
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {
+            "type": "string",
+            "format": "uri-reference",
+            "description": "The problem type, relative to the hub",
+            "examples": ["/problems/not-found"],
+        },
+        "title": {"type": "string", "description": "The type's short, fixed summary"},
+        "status": {"type": "integer", "description": "The HTTP status code"},
+        "detail": {"type": "string", "description": "What went wrong with this request"},
+        "instance": {"type": "string", "description": "The path the request was for"},
+        "errors": {
+            "type": "array",
+            "description": "For a validation problem: each field refused and why",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+    "additionalProperties": True,
+}
+
+
 def _operation_id(route: APIRoute) -> str:
     # Stable ids: the handler's name, which the code review keeps unique and meaningful.
     return route.name
@@ -47,29 +82,16 @@ def _operation_id(route: APIRoute) -> str:
 def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
+    # One schema per model, whether it is read or written: pydantic's separate input and
+    # output schemas (`Funding-Input`, `Funding-Output`) clash in generated clients.
     schema = get_openapi(
-        title=TITLE, version=__version__, description=DESCRIPTION, routes=app.routes
+        title=TITLE,
+        version=__version__,
+        description=DESCRIPTION,
+        routes=app.routes,
+        separate_input_output_schemas=False,
     )
-    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = {
-        "type": "object",
-        "description": f"RFC 9457 problem details ({PROBLEM_JSON})",
-        "required": ["type", "title", "status", "detail"],
-        "properties": {
-            "type": {"type": "string"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
-            "detail": {"type": "string"},
-            "instance": {"type": "string"},
-            "errors": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["field", "message"],
-                    "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
-                },
-            },
-        },
-    }
+    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
     _document_common_problems(schema)
     app.openapi_schema = schema
     return schema
@@ -134,10 +156,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             owned = app.state.db = Database(url, settings)
         # events a previous process committed but did not live to seal
         await app.state.db.seal_events()
-        job = jobs.start(app.state.db, settings) if settings.jobs else None
+        job = jobs.start(app.state.db, settings) if settings.jobs else []
+        if metrics.MULTIPROCESS:
+            job.append(asyncio.create_task(metrics.refresh_pools_forever(app.state.db)))
         yield
-        if job is not None:
-            await jobs.stop(job)
+        await jobs.stop(job)
         if owned is not None:
             await owned.dispose()
 
@@ -164,6 +187,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.clients = ClientRecords()
     install_error_handlers(app)
+    app.add_route("/metrics", metrics.metrics_endpoint, include_in_schema=False)
     hot = install(app, ENDPOINTS)
     app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)
     mount_docs(app, title=TITLE)
