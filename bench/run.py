@@ -573,7 +573,9 @@ async def main_async(args: argparse.Namespace) -> int:
             **base_env,
             "APHUB_DATABASE_URL": bench.url,
             "APHUB_DATA_DIR": str(data_dir),
-            "APHUB_RATE_LIMIT_PER_MINUTE": "0",
+            # the shared rate limit counts every request (and reconciles every second) but,
+            # this high, refuses none
+            "APHUB_RATE_LIMIT_PER_MINUTE": os.environ.get("BENCH_RATE_LIMIT", "100000000"),
             "APHUB_MIGRATE_ON_START": "false",
             "APHUB_LOG_LEVEL": "WARNING",
             # The scheduled jobs (attendance concerns) run in the web worker and, on a fresh

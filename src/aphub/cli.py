@@ -44,6 +44,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
     except PolicyError as exc:
         print(f"aphub will not start: invalid sharing policy: {exc}", file=sys.stderr)
         sys.exit(2)
+    if args.workers > 1:
+        _metrics_across_workers(settings.data_dir)
     base = f"http://{args.host}:{args.port}"
     print(
         f"aphub on {base}\n"
@@ -61,6 +63,21 @@ def cmd_serve(args: argparse.Namespace) -> None:
         log_config=None,
         proxy_headers=True,
     )
+
+
+def _metrics_across_workers(data_dir: Path) -> None:
+    """Several workers: each writes its metrics to files that a scrape, whichever worker
+    answers it, sums (prometheus_client's multiprocess mode). The directory is emptied
+    first: files of a previous run would count again."""
+    import os
+    import shutil
+
+    configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    directory = Path(configured) if configured else data_dir / "metrics"
+    if not configured:
+        shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
 
 
 def cmd_migrate(_args: argparse.Namespace) -> None:

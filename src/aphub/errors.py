@@ -151,6 +151,10 @@ class UnsupportedMediaType(Problem):
 class RateLimited(Problem):
     status = 429
 
+    def __init__(self, detail: str, *, headers: Mapping[str, str], quota: Any = None) -> None:
+        super().__init__(detail, headers=headers)
+        self.quota = quota  # where the client stands: its RateLimit headers
+
 
 def problem_response(problem: Problem, instance: str | None = None) -> Response:
     return Response(

@@ -19,7 +19,7 @@ from aphub.api.routes import FastPath, install
 from aphub.api.table import ENDPOINTS
 from aphub.auth.clients import ClientRecords
 from aphub.auth.keys import KeyRing
-from aphub.auth.principal import RateLimiter
+from aphub.auth.rate_limit import RateLimiter
 from aphub.auth.tokens import TokenService
 from aphub.config import Settings, get_settings
 from aphub.db import Database, resolve_database_url
@@ -161,6 +161,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             job.append(asyncio.create_task(metrics.refresh_pools_forever(app.state.db)))
         yield
         await jobs.stop(job)
+        await app.state.rate_limiter.close()
         if owned is not None:
             await owned.dispose()
 
@@ -187,7 +188,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.clients = ClientRecords()
     install_error_handlers(app)
-    app.add_route("/metrics", metrics.metrics_endpoint, include_in_schema=False)
+    app.add_api_route(
+        "/metrics", metrics.metrics_endpoint, methods=["GET"], include_in_schema=False
+    )
     hot = install(app, ENDPOINTS)
     app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)
     mount_docs(app, title=TITLE)

@@ -20,6 +20,7 @@ from aphub.models.placements import IntendedOutcome, Placement, PlacementReview
 from aphub.models.provider_offers import ProviderLocation, ProviderOffer, ProviderOfferLocation
 from aphub.models.provider_quality import ProviderConcern, ProviderQARecord, ProviderQAStatusChange
 from aphub.models.providers import ProviderProfile
+from aphub.models.rate_limits import RateLimitCount
 
 __all__ = [
     "AccessLog",
@@ -53,5 +54,6 @@ __all__ = [
     "ProviderProfile",
     "ProviderQARecord",
     "ProviderQAStatusChange",
+    "RateLimitCount",
     "SchoolHoliday",
 ]
