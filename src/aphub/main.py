@@ -29,6 +29,7 @@ from aphub.graphql.schema import graphql_router
 from aphub.middleware import HubMiddleware
 from aphub.migrate import migrate
 from aphub.sharing.policy import activate, load_policy
+from aphub.tracing import configure_tracing
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +203,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         path_limits={"/v1/attendance": settings.attendance_max_body_bytes},
     )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    configure_tracing(app)  # only when the OTEL_* variables ask for it
     # Everything built so far lives as long as the process: move it out of the collector's
     # reach, so collections during requests (bulk returns allocate a lot) scan only what
     # requests create.

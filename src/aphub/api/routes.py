@@ -103,6 +103,13 @@ def _statuses(endpoint: Endpoint) -> tuple[int, ...]:
     return tuple(sorted(statuses))
 
 
+_LINK_NEXT = {
+    "description": 'RFC 8288: `<URL of the next page>; rel="next"`, while there is one '
+    "(the same URL with `next_cursor` as its cursor)",
+    "schema": {"type": "string"},
+}
+
+
 class EndpointRoute(APIRoute):
     """The FastAPI route of an endpoint: documented by FastAPI, served by `serve`."""
 
@@ -111,6 +118,8 @@ class EndpointRoute(APIRoute):
         responses: dict[int | str, dict[str, Any]] = {}
         if endpoint.response is not None:
             responses[endpoint.status] = {"model": endpoint.response}
+            if endpoint.cursor_parameter is not None:
+                responses[endpoint.status]["headers"] = {"Link": _LINK_NEXT}
         elif endpoint.status == 204:
             responses[204] = {"description": "Done"}
         responses.update(problem_responses(*_statuses(endpoint)))
