@@ -16,6 +16,7 @@ from aphub.config import get_settings
 from aphub.db import Database, resolve_database_url
 from aphub.logs import configure_logging
 from aphub.migrate import migrate
+from aphub.progress import Counted, Steps, migrations_reported
 
 
 def _database() -> Database:
@@ -26,7 +27,8 @@ def _database() -> Database:
 async def _migrate() -> None:
     database = _database()
     try:
-        await migrate(database.url)
+        with migrations_reported():
+            await migrate(database.url)
     finally:
         await database.dispose()
     print("database migrated to head")
@@ -91,7 +93,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
         settings = get_settings()
         database = _database()
         try:
-            await migrate(database.url)
+            with migrations_reported():
+                await migrate(database.url)
             await load_demo(database, settings, only_if_empty=args.if_empty)
         finally:
             await database.dispose()
@@ -140,8 +143,10 @@ def cmd_verify_log(args: argparse.Namespace) -> None:
 
     async def run() -> bool:
         database = _database()
+        counted = Counted("verify-log", "events verified")
         try:
-            result = await verify_chain(database, progress=_progress)
+            result = await verify_chain(database, progress=counted)
+            counted.finish()
             if checkpoint is not None and result.ok:
                 try:
                     verify_signature(checkpoint, KeyRing(get_settings().data_dir))
@@ -175,10 +180,6 @@ def cmd_verify_log(args: argparse.Namespace) -> None:
         sys.exit(1)
 
 
-def _progress(checked: int) -> None:
-    print(f"  {checked:,} events verified", file=sys.stderr, flush=True)
-
-
 def _as_of(value: str | None) -> datetime | None:
     """`--as-of`: a past date means the end of that day (local time in England); today
     or nothing means now; a date and time is taken as it is. Never in the future."""
@@ -207,9 +208,11 @@ def cmd_jobs_run_concerns(args: argparse.Namespace) -> None:
 
     async def run() -> dict[str, object]:
         database = _database()
+        steps = Steps("concerns", 1)
         try:
-            async with database.writing() as uow:
-                return await run_concerns(uow, as_of=_as_of(args.as_of))
+            with steps.step("computing attendance concerns (one transaction)"):
+                async with database.writing() as uow:
+                    return await run_concerns(uow, as_of=_as_of(args.as_of))
         finally:
             await database.dispose()
 

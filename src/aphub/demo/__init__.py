@@ -24,6 +24,7 @@ from aphub.demo.placements import load_placements
 from aphub.demo.providers import load_provider_directory
 from aphub.events.log import Actor
 from aphub.models import Organisation
+from aphub.progress import Steps
 
 
 @dataclass
@@ -158,13 +159,20 @@ async def load_demo(database: Database, settings: Settings, *, only_if_empty: bo
             _progress("database already holds data; demo not reloaded")
             return False
         area = DemoArea()
-        _progress("organisations")
-        await load_organisations(uow, area)
-        await load_provider_directory(uow, area)
-        await load_children(uow, area)
-        await load_placements(uow, area)
-        await load_attendance(uow, area)
-        _progress("API clients")
-        await issue_credentials(uow, area)
+        steps = Steps("demo", 6)
+        with steps.step("organisations"):
+            await load_organisations(uow, area)
+        with steps.step("provider directory"):
+            await load_provider_directory(uow, area)
+        with steps.step("children"):
+            await load_children(uow, area)
+        with steps.step("placements"):
+            await load_placements(uow, area)
+        with steps.step("attendance"):
+            await load_attendance(uow, area)
+        with steps.step("API clients"):
+            await issue_credentials(uow, area)
+        _progress("committing")
     write_credentials(settings, area)
+    steps.finish()
     return True
