@@ -4,6 +4,7 @@ it holds no identifier, and only its scrapers may read it."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -14,6 +15,8 @@ from pydantic import SecretStr
 from aphub import jobs
 from aphub.config import Settings
 from aphub.db import Database
+from aphub.events import feed
+from aphub.events.log import Actor, record
 from aphub.main import create_app
 from tests.factories import auth, make_org, token_for
 
@@ -143,3 +146,58 @@ async def test_only_its_scrapers_may_read_the_metrics(
     assert by_la.status_code == 403
     assert by_operator.status_code == 200
     assert disabled.status_code == 404
+
+
+async def test_feed_readers_lag_is_the_age_of_the_oldest_event_they_are_handed(
+    hub: FastAPI, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    headers = auth(token_for(hub, await make_org(db, "operator")))
+    async with db.writing() as unit:
+        record(
+            unit,
+            type="test.appended",
+            subject_type="test",
+            subject_id=uuid.uuid4(),
+            actor=Actor.system("test"),
+        )
+    name = "aphub_event_feed_reader_lag_seconds"
+    operator = {"organisation_type": "operator"}
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=hub), base_url="http://h") as c:
+        before = await _scrape(c)
+        # read two hours after the event was written: the reader is two hours behind
+        later = datetime.now(UTC) + timedelta(hours=2)
+        monkeypatch.setattr(feed, "datetime", _Clock(later))
+        page = (await c.get("/v1/events", headers=headers)).json()
+        monkeypatch.undo()
+        caught_up = await c.get(
+            "/v1/events", params={"after": page["next_cursor"]}, headers=headers
+        )
+        after = await _scrape(c)
+
+    assert [e["type"] for e in page["items"]] == ["test.appended"]
+    assert caught_up.json()["items"] == []
+
+    def bucket(samples: dict[tuple[str, frozenset[tuple[str, str]]], float], le: str) -> float:
+        return _value(samples, f"{name}_bucket", le=le, **operator)
+
+    assert (
+        _value(after, f"{name}_count", **operator)
+        == _value(before, f"{name}_count", **operator) + 2
+    )
+    assert bucket(after, "1.0") == bucket(before, "1.0") + 1  # the caught-up read
+    assert bucket(after, "3600.0") == bucket(before, "3600.0") + 1  # not the one behind
+    assert bucket(after, "14400.0") == bucket(before, "14400.0") + 2
+    assert (
+        _value(after, f"{name}_sum", **operator) >= _value(before, f"{name}_sum", **operator) + 7190
+    )
+
+
+class _Clock:
+    """`datetime` whose `now` is a fixed moment."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def now(self, tz: object = None) -> datetime:
+        return self.moment

@@ -7,7 +7,8 @@
 - The event log, read from the database at scrape time: the outbox's depth and the age of
   its oldest event (the sealing lag), the head of the sealed log, and how far the last
   signed checkpoint trails it. The feed serves sealed events as soon as they are sealed,
-  so the sealing lag is the feed's lag too.
+  so the sealing lag is the feed's lag too; how far behind its *readers* are is a
+  histogram of the age of the oldest event on each page served, by organisation type.
 - Jobs: runs and failures by job, their duration, the time of the last success.
 - Requests refused by the rate limit.
 
@@ -101,6 +102,13 @@ POOL_CHECKOUTS = Gauge(
     "Connections taken from the pool since the worker started, by pool",
     ["pool"],
     multiprocess_mode="livesum",
+)
+FEED_LAG = Histogram(
+    "aphub_event_feed_reader_lag_seconds",
+    "How far behind its readers read the event feed: per page served, the age of its "
+    "oldest event (0: the reader is caught up), by the reader's organisation type",
+    ["organisation_type"],
+    buckets=(1, 5, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600, 7 * 24 * 3600),
 )
 JOB_RUNS = Counter("aphub_job_runs", "Runs of the scheduled jobs, by job", ["job"])
 JOB_FAILURES = Counter("aphub_job_failures", "Failed runs of the scheduled jobs, by job", ["job"])
