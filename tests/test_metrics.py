@@ -201,3 +201,24 @@ class _Clock:
 
     def now(self, tz: object = None) -> datetime:
         return self.moment
+
+
+async def test_with_metrics_off_requests_are_not_counted(
+    hub: FastAPI, settings: Settings, database: Database
+) -> None:
+    off = create_app(settings.model_copy(update={"metrics": False}), database=database)
+    name = "aphub_http_requests_total"
+    labels = {"method": "GET", "route": "/healthz", "status": "200"}
+    async with (
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=hub), base_url="http://h") as on,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=off), base_url="http://h") as c,
+    ):
+        before = await _scrape(on)
+        for _ in range(3):
+            assert (await c.get("/healthz")).status_code == 200
+        unchanged = await _scrape(on)
+        await on.get("/healthz")
+        after = await _scrape(on)
+
+    assert _value(unchanged, name, **labels) == _value(before, name, **labels)
+    assert _value(after, name, **labels) == _value(before, name, **labels) + 1

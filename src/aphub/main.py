@@ -201,6 +201,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         HubMiddleware,
         max_body_bytes=settings.max_body_bytes,
         path_limits={"/v1/attendance": settings.attendance_max_body_bytes},
+        observe=settings.metrics,
     )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     configure_tracing(app)  # only when the OTEL_* variables ask for it

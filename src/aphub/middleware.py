@@ -53,10 +53,17 @@ class HubMiddleware:
     """Request id, access log, body size limit and media-type check in one pass."""
 
     def __init__(
-        self, app: ASGIApp, *, max_body_bytes: int, path_limits: dict[str, int] | None = None
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        path_limits: dict[str, int] | None = None,
+        observe: bool = True,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # count each request for /metrics (off with APHUB_METRICS=false: nobody scrapes)
+        self.observe = observe
         # exact paths with a limit of their own (bulk attendance returns: 8 MiB)
         self.path_limits = dict(path_limits or {})
 
@@ -109,7 +116,8 @@ class HubMiddleware:
                 await failed(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            observe_request(scope, status_holder["status"], elapsed)
+            if self.observe:
+                observe_request(scope, status_holder["status"], elapsed)
             log.info(
                 "request",
                 extra={
