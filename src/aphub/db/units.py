@@ -199,7 +199,10 @@ class ReadUnit:
         if isinstance(exc, asyncpg.PostgresError) and not is_connection_error(exc):
             return
         self._discard = True
-        if is_connection_error(exc):
+        # a connection the server ended mid-statement can fail with a client error of
+        # asyncpg's own (another operation in progress) rather than a connection error
+        lost = self._connection is not None and self._connection.is_closed()
+        if is_connection_error(exc) or lost:
             self._pool.expire_idle()
             raise DatabaseUnavailable() from exc
 
