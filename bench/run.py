@@ -574,7 +574,12 @@ async def main_async(args: argparse.Namespace) -> int:
             **base_env,
             "APHUB_DATABASE_URL": bench.url,
             "APHUB_DATA_DIR": str(data_dir),
-            "APHUB_RATE_LIMIT_PER_MINUTE": "0",
+            # the shared rate limit counts every request (and reconciles every second) but,
+            # this high, refuses none
+            "APHUB_RATE_LIMIT_PER_MINUTE": os.environ.get("BENCH_RATE_LIMIT", "100000000"),
+            # BENCH_METRICS=false (with BENCH_RATE_LIMIT=0) measures the hub without
+            # either, so that the cost of both is the ratio between the two runs' ratios
+            "APHUB_METRICS": os.environ.get("BENCH_METRICS", "true"),
             "APHUB_MIGRATE_ON_START": "false",
             "APHUB_LOG_LEVEL": "WARNING",
             # The scheduled jobs (attendance concerns) run in the web worker and, on a fresh

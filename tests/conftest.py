@@ -23,6 +23,7 @@ from aphub.migrate import migrate
 from aphub.models import Base
 from aphub.models.events import GENESIS_HASH
 from aphub.webhooks.delivery import Deliverer
+from tests.response_schemas import CheckingTransport
 from tests.webhook_network import Receiver, SimulatedClock, loopback_only, verifying_at
 
 TEST_DATABASE = "aphub_test"
@@ -95,7 +96,8 @@ def app(settings: Settings, database: Database) -> FastAPI:
 
 @pytest.fixture
 async def client(app: FastAPI, clean_db: None) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
+    # every 2xx answer a test receives is checked against the committed contract
+    transport = CheckingTransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://hub") as c:
         yield c
 

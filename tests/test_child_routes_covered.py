@@ -99,6 +99,9 @@ NOT_ENDPOINTS: dict[tuple[str, str], Classification] = {
     ("GET", "/graphql"): GRAPHQL,
     ("POST", "/graphql"): GRAPHQL,
     ("WEBSOCKET", "/graphql"): GRAPHQL,
+    # Prometheus' text exposition, outside the JSON contract: counts by route template and
+    # the event log's figures, never an identifier (tests/test_metrics.py)
+    ("GET", "/metrics"): no_child_data("operational metrics for the operator's scrapers"),
 }
 
 ROUTES: dict[tuple[str, str], Classification] = {

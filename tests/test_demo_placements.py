@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import asyncpg
+import pytest
 
 from aphub.config import Settings
 from aphub.db import Database
@@ -14,9 +15,16 @@ from aphub.events.verify import verify_chain
 
 
 async def test_demo_placements_cover_every_state_and_each_has_one_event_per_version(
-    db: Database, settings: Settings, superuser: asyncpg.Connection
+    db: Database,
+    settings: Settings,
+    superuser: asyncpg.Connection,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert await load_demo(db, settings, only_if_empty=True)
+    progress = capsys.readouterr().err
+    assert "demo [1/8] organisations ..." in progress
+    assert "demo [8/8] a webhook subscription: done in" in progress
+    assert "demo: finished in" in progress
     rows = await superuser.fetch(
         "SELECT p.id, p.child_id, p.status, p.version, p.hours_per_week, p.planned_end_date, "
         "p.next_review_date, (SELECT count(*) FROM events e WHERE e.subject_type = 'placement' "

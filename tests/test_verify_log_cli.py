@@ -72,6 +72,7 @@ async def test_verify_log_cli_exits_1_naming_the_placement_event_a_superuser_alt
     assert code == 0, err
     assert f"{len(events)} events, chain intact" in out
     assert "BROKEN" not in err
+    assert "verify-log: finished in" in err  # progress on stderr, the verdict on stdout
     assert "waiting in the outbox" not in out  # every event sealed with its response
 
     offered = events[1]

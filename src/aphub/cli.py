@@ -16,6 +16,7 @@ from aphub.config import get_settings
 from aphub.db import Database, resolve_database_url
 from aphub.logs import configure_logging
 from aphub.migrate import migrate
+from aphub.progress import Counted, Steps, migrations_reported
 
 
 def _database() -> Database:
@@ -26,7 +27,8 @@ def _database() -> Database:
 async def _migrate() -> None:
     database = _database()
     try:
-        await migrate(database.url)
+        with migrations_reported():
+            await migrate(database.url)
     finally:
         await database.dispose()
     print("database migrated to head")
@@ -44,6 +46,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
     except PolicyError as exc:
         print(f"aphub will not start: invalid sharing policy: {exc}", file=sys.stderr)
         sys.exit(2)
+    if args.workers > 1:
+        _metrics_across_workers(settings.data_dir)
     base = f"http://{args.host}:{args.port}"
     print(
         f"aphub on {base}\n"
@@ -63,6 +67,21 @@ def cmd_serve(args: argparse.Namespace) -> None:
     )
 
 
+def _metrics_across_workers(data_dir: Path) -> None:
+    """Several workers: each writes its metrics to files that a scrape, whichever worker
+    answers it, sums (prometheus_client's multiprocess mode). The directory is emptied
+    first: files of a previous run would count again."""
+    import os
+    import shutil
+
+    configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    directory = Path(configured) if configured else data_dir / "metrics"
+    if not configured:
+        shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+
+
 def cmd_migrate(_args: argparse.Namespace) -> None:
     asyncio.run(_migrate())
 
@@ -74,7 +93,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
         settings = get_settings()
         database = _database()
         try:
-            await migrate(database.url)
+            with migrations_reported():
+                await migrate(database.url)
             await load_demo(database, settings, only_if_empty=args.if_empty)
         finally:
             await database.dispose()
@@ -173,8 +193,10 @@ def cmd_verify_log(args: argparse.Namespace) -> None:
 
     async def run() -> bool:
         database = _database()
+        counted = Counted("verify-log", "events verified")
         try:
-            result = await verify_chain(database, progress=_progress)
+            result = await verify_chain(database, progress=counted)
+            counted.finish()
             if checkpoint is not None and result.ok:
                 try:
                     verify_signature(checkpoint, KeyRing(get_settings().data_dir))
@@ -208,10 +230,6 @@ def cmd_verify_log(args: argparse.Namespace) -> None:
         sys.exit(1)
 
 
-def _progress(checked: int) -> None:
-    print(f"  {checked:,} events verified", file=sys.stderr, flush=True)
-
-
 def _as_of(value: str | None) -> datetime | None:
     """`--as-of`: a past date means the end of that day (local time in England); today
     or nothing means now; a date and time is taken as it is. Never in the future."""
@@ -240,9 +258,11 @@ def cmd_jobs_run_concerns(args: argparse.Namespace) -> None:
 
     async def run() -> dict[str, object]:
         database = _database()
+        steps = Steps("concerns", 1)
         try:
-            async with database.writing() as uow:
-                return await run_concerns(uow, as_of=_as_of(args.as_of))
+            with steps.step("computing attendance concerns (one transaction)"):
+                async with database.writing() as uow:
+                    return await run_concerns(uow, as_of=_as_of(args.as_of))
         finally:
             await database.dispose()
 

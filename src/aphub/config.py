@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     )
     rate_limit_per_minute: int = Field(
         default=6000, description="Requests per client per minute before 429 (0 disables)."
+    )
+    metrics: bool = Field(default=True, description="Serve /metrics (to its scrapers only).")
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="A bearer token that may read /metrics besides the operator's tokens",
     )
     db_pool_size: int = Field(
         default=20, ge=1, le=500, description="Connections per worker, in each of its two pools"

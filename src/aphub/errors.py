@@ -151,6 +151,10 @@ class UnsupportedMediaType(Problem):
 class RateLimited(Problem):
     status = 429
 
+    def __init__(self, detail: str, *, headers: Mapping[str, str], quota: Any = None) -> None:
+        super().__init__(detail, headers=headers)
+        self.quota = quota  # where the client stands: its RateLimit headers
+
 
 def problem_response(problem: Problem, instance: str | None = None) -> Response:
     return Response(
@@ -265,12 +269,57 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(asyncpg.PostgresError, on_database_error)
 
 
+# Headers that come with some problems, as OpenAPI documents them.
+_PROBLEM_HEADERS: dict[int, dict[str, dict[str, Any]]] = {
+    401: {
+        "WWW-Authenticate": {
+            "description": 'RFC 6750 challenge: `Bearer realm="aphub", error=...`',
+            "schema": {"type": "string"},
+        }
+    },
+    429: {
+        "Retry-After": {
+            "description": "Seconds until the client may retry",
+            "schema": {"type": "integer"},
+        },
+        "RateLimit": {
+            "description": 'The client\'s quota left, `"default";r=0;t=SECONDS`',
+            "schema": {"type": "string"},
+        },
+        "RateLimit-Policy": {
+            "description": 'The quota, `"default";q=REQUESTS;w=60`',
+            "schema": {"type": "string"},
+        },
+    },
+    503: {
+        "Retry-After": {
+            "description": "Seconds until the hub expects to answer again",
+            "schema": {"type": "integer"},
+        }
+    },
+}
+# Problem types a status may carry besides its own (`/problems/{slug}` describes each).
+_MORE_SLUGS = {400: ("unknown-parameter",)}
+
+
+def problem_types(status: int) -> list[str]:
+    return [
+        PROBLEM_BASE + _SLUGS.get(status, "error"),
+        *(PROBLEM_BASE + s for s in _MORE_SLUGS.get(status, ())),
+    ]
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` entries documenting the problem documents a route may return."""
-    return {
-        status: {
-            "description": _TITLES.get(status, "Error"),
+    """OpenAPI `responses` entries documenting the problem documents a route may return:
+    the problem schema, the problem types each status carries, and its headers."""
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        types = ", ".join(f"`{t}`" for t in problem_types(status))
+        response: dict[str, Any] = {
+            "description": f"{_TITLES.get(status, 'Error')}: a problem document of type {types}",
             "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
-        for status in statuses
-    }
+        if status in _PROBLEM_HEADERS:
+            response["headers"] = _PROBLEM_HEADERS[status]
+        responses[status] = response
+    return responses

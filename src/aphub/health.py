@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 from starlette.requests import Request
 
 from aphub.api.endpoint import Endpoint
 from aphub.db import Database
 from aphub.errors import Problem, problem_response
 from aphub.migrate import current_revisions, head_revisions
+
+
+class Health(BaseModel):
+    status: str = Field(examples=["ok"])
+
+
+class Ready(BaseModel):
+    status: str = Field(examples=["ok"])
+    revision: str = Field(description="The database's migration revision")
 
 
 async def healthz() -> dict[str, str]:
@@ -38,13 +48,22 @@ def _unavailable(detail: str, **extra: str) -> Response:
 
 
 ENDPOINTS = [
-    Endpoint("GET", "/healthz", healthz, "The process is up", public=True, tags=("ops",)),
+    Endpoint(
+        "GET",
+        "/healthz",
+        healthz,
+        "The process is up",
+        public=True,
+        response=Health,
+        tags=("ops",),
+    ),
     Endpoint(
         "GET",
         "/readyz",
         readyz,
         "The database is reachable and migrated to the code's revision",
         public=True,
+        response=Ready,
         errors=(503,),
         tags=("ops",),
     ),

@@ -30,6 +30,7 @@ from aphub.config import Settings
 from aphub.db import Database
 from aphub.education.flags import run_flags
 from aphub.events import checkpoints
+from aphub.metrics import job_run
 from aphub.oversight.sessions import EXPIRE_SESSIONS
 from aphub.webhooks.delivery import Deliverer
 
@@ -107,15 +108,22 @@ WEBHOOK_DELIVERIES = "webhook-deliveries"
 NAMES = (*(job.name for job in JOBS), WEBHOOK_DELIVERIES)
 
 
+async def run_once(job: Job, database: Database, settings: Settings) -> None:
+    """One run, counted in the metrics; a failure is logged, never raised (the next run
+    tries again)."""
+    try:
+        with job_run(job.name):
+            result = await job.run(database, settings)
+        log.info("job ran", extra={"job": job.name, "result": result})
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("job failed", extra={"job": job.name})
+
+
 async def every(job: Job, database: Database, settings: Settings) -> None:
     while True:
-        try:
-            result = await job.run(database, settings)
-            log.info("job ran", extra={"job": job.name, "result": result})
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # a failed run is logged; the next one tries again
-            log.exception("job failed", extra={"job": job.name})
+        await run_once(job, database, settings)
         await asyncio.sleep(job.every_minutes(settings) * 60)
 
 

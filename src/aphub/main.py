@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import logging
@@ -14,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
-from aphub import __version__, jobs
+from aphub import __version__, jobs, metrics
 from aphub.api.routes import FastPath, install
 from aphub.api.table import ENDPOINTS
 from aphub.auth.clients import ClientRecords
@@ -22,7 +23,7 @@ from aphub.auth.external import ExternalTokens
 from aphub.auth.issuers import load_issuers
 from aphub.auth.jwks import JwksCache
 from aphub.auth.keys import KeyRing
-from aphub.auth.principal import RateLimiter
+from aphub.auth.rate_limit import RateLimiter
 from aphub.auth.tokens import TokenService
 from aphub.config import Settings, get_settings
 from aphub.db import Database, resolve_database_url
@@ -32,6 +33,7 @@ from aphub.graphql.schema import graphql_router
 from aphub.middleware import HubMiddleware
 from aphub.migrate import migrate
 from aphub.sharing.policy import activate, load_policy
+from aphub.tracing import configure_tracing
 from aphub.webhooks.guard import Allowlist, Guard
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,40 @@ DESCRIPTION = (
 )
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "Problem",
+    "description": (
+        f"RFC 9457 problem details ({PROBLEM_JSON}), the body of every error. `type` names "
+        "the kind of problem: GET it (`/problems/{slug}`) for what it means. Members beyond "
+        "the standard ones carry the problem's own facts (a 409's `current_status`)."
+    ),
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {
+            "type": "string",
+            "format": "uri-reference",
+            "description": "The problem type, relative to the hub",
+            "examples": ["/problems/not-found"],
+        },
+        "title": {"type": "string", "description": "The type's short, fixed summary"},
+        "status": {"type": "integer", "description": "The HTTP status code"},
+        "detail": {"type": "string", "description": "What went wrong with this request"},
+        "instance": {"type": "string", "description": "The path the request was for"},
+        "errors": {
+            "type": "array",
+            "description": "For a validation problem: each field refused and why",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+    "additionalProperties": True,
+}
+
+
 def _operation_id(route: APIRoute) -> str:
     # Stable ids: the handler's name, which the code review keeps unique and meaningful.
     return route.name
@@ -52,29 +88,16 @@ def _operation_id(route: APIRoute) -> str:
 def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
+    # One schema per model, whether it is read or written: pydantic's separate input and
+    # output schemas (`Funding-Input`, `Funding-Output`) clash in generated clients.
     schema = get_openapi(
-        title=TITLE, version=__version__, description=DESCRIPTION, routes=app.routes
+        title=TITLE,
+        version=__version__,
+        description=DESCRIPTION,
+        routes=app.routes,
+        separate_input_output_schemas=False,
     )
-    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = {
-        "type": "object",
-        "description": f"RFC 9457 problem details ({PROBLEM_JSON})",
-        "required": ["type", "title", "status", "detail"],
-        "properties": {
-            "type": {"type": "string"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
-            "detail": {"type": "string"},
-            "instance": {"type": "string"},
-            "errors": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["field", "message"],
-                    "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
-                },
-            },
-        },
-    }
+    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
     _document_common_problems(schema)
     app.openapi_schema = schema
     return schema
@@ -157,11 +180,14 @@ def create_app(
             owned = app.state.db = Database(url, settings)
         # events a previous process committed but did not live to seal
         await app.state.db.seal_events()
-        job = jobs.start(app.state.db, settings) if settings.jobs else None
+        job = jobs.start(app.state.db, settings) if settings.jobs else []
+        if metrics.MULTIPROCESS:
+            job.append(asyncio.create_task(metrics.refresh_pools_forever(app.state.db)))
         yield
         if job is not None:
             await jobs.stop(job)
         await app.state.http.aclose()
+        await app.state.rate_limiter.close()
         if owned is not None:
             await owned.dispose()
 
@@ -192,6 +218,9 @@ def create_app(
     app.state.external = ExternalTokens(issuers, app.state.jwks)
     app.state.webhook_guard = Guard(Allowlist.parse(settings.webhook_allowlist))
     install_error_handlers(app)
+    app.add_api_route(
+        "/metrics", metrics.metrics_endpoint, methods=["GET"], include_in_schema=False
+    )
     hot = install(app, ENDPOINTS)
     app.include_router(graphql_router(settings), prefix="/graphql", include_in_schema=False)
     mount_docs(app, title=TITLE)
@@ -201,8 +230,10 @@ def create_app(
         HubMiddleware,
         max_body_bytes=settings.max_body_bytes,
         path_limits={"/v1/attendance": settings.attendance_max_body_bytes},
+        observe=settings.metrics,
     )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    configure_tracing(app)  # only when the OTEL_* variables ask for it
     # Everything built so far lives as long as the process: move it out of the collector's
     # reach, so collections during requests (bulk returns allocate a lot) scan only what
     # requests create.

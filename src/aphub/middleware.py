@@ -18,6 +18,7 @@ from aphub.errors import (
     problem_response,
 )
 from aphub.logs import request_id_var
+from aphub.metrics import observe_request
 
 log = logging.getLogger("aphub.access")
 errors_log = logging.getLogger("aphub.errors")
@@ -53,10 +54,17 @@ class HubMiddleware:
     """Request id, access log, body size limit and media-type check in one pass."""
 
     def __init__(
-        self, app: ASGIApp, *, max_body_bytes: int, path_limits: dict[str, int] | None = None
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        path_limits: dict[str, int] | None = None,
+        observe: bool = True,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # count each request for /metrics (off with APHUB_METRICS=false: nobody scrapes)
+        self.observe = observe
         # exact paths with a limit of their own (bulk attendance returns: 8 MiB)
         self.path_limits = dict(path_limits or {})
 
@@ -79,6 +87,9 @@ class HubMiddleware:
                 status_holder["started"] = True
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
+                quota = scope.get("state", {}).get("rate_limit")
+                if quota is not None:  # an authenticated request: where its client stands
+                    headers += quota.headers()
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -105,13 +116,16 @@ class HubMiddleware:
                 failed = problem_response(internal_error(), scope["path"])
                 await failed(scope, receive, send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
+            if self.observe:
+                observe_request(scope, status_holder["status"], elapsed)
             log.info(
                 "request",
                 extra={
                     "method": scope["method"],
                     "path": scope["path"],  # never the query string: it may carry identifiers
                     "status": status_holder["status"],
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "duration_ms": round(elapsed * 1000, 2),
                     "client_id": scope.get("state", {}).get("client_id"),
                 },
             )

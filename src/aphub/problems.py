@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import BaseModel
+
 from aphub.api.endpoint import Endpoint
 from aphub.errors import _SLUGS, _TITLES, NotFound
 
@@ -24,13 +26,22 @@ _DESCRIPTIONS = {
 }
 
 
-async def describe_problem(slug: str) -> dict[str, str]:
+class ProblemType(BaseModel):
+    """What a problem `type` means."""
+
+    type: str
+    title: str
+    status: int
+    description: str
+
+
+async def describe_problem(slug: str) -> dict[str, str | int]:
     for status, known in _SLUGS.items():
         if known == slug:
             return {
                 "type": f"/problems/{slug}",
                 "title": _TITLES[status],
-                "status": str(status),
+                "status": status,
                 "description": _DESCRIPTIONS.get(slug, _TITLES[status]),
             }
     raise NotFound("No such problem type")
@@ -43,6 +54,7 @@ ENDPOINTS = [
         describe_problem,
         "What a problem type means",
         public=True,
+        response=ProblemType,
         errors=(404,),
         tags=("ops",),
     ),

@@ -76,6 +76,16 @@ class Endpoint:
     def writes(self) -> bool:
         return self.signature.unit is WriteUnit
 
+    @cached_property
+    def cursor_parameter(self) -> str | None:
+        """For a list answering pages (`next_cursor`): the query parameter that takes the
+        cursor (`cursor`, or the feed's `after`); None for any other endpoint."""
+        fields = getattr(self.response, "model_fields", {})
+        query = self.signature.query
+        if "next_cursor" not in fields or query is None:
+            return None
+        return next((n for n in ("cursor", "after") if n in query.model_fields), None)
+
     @property
     def idempotent(self) -> bool:
         """Whether the endpoint takes an `Idempotency-Key` (every POST, unless exempt)."""

@@ -15,6 +15,7 @@ from collections.abc import Callable, Coroutine, Iterable, Sequence
 from typing import Annotated, Any
 
 from fastapi import Body, FastAPI, Header, Path, Query, Security, params
+from fastapi.openapi.models import Example
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aphub import idempotency
 from aphub.api.endpoint import Endpoint
+from aphub.api.examples import request_example
 from aphub.api.serve import serve
 from aphub.auth.principal import oauth2_scheme
 from aphub.errors import problem_responses
@@ -50,7 +52,10 @@ def _documented(endpoint: Endpoint) -> Callable[..., Any]:
     if signature.query is not None:
         parameters.append(_parameter("query", Annotated[signature.query, Query()]))
     if signature.body is not None:
-        parameters.append(_parameter("body", Annotated[signature.body, Body()]))
+        example = request_example(signature.body)
+        shown = {"example": Example(summary="A valid body", value=example)} if example else None
+        body = Body(openapi_examples=shown)
+        parameters.append(_parameter("body", Annotated[signature.body, body]))
     if signature.if_match:
         header = Header(
             alias="If-Match", description="ETag of the version you read; 412 if it moved on"
@@ -98,6 +103,13 @@ def _statuses(endpoint: Endpoint) -> tuple[int, ...]:
     return tuple(sorted(statuses))
 
 
+_LINK_NEXT = {
+    "description": 'RFC 8288: `<URL of the next page>; rel="next"`, while there is one '
+    "(the same URL with `next_cursor` as its cursor)",
+    "schema": {"type": "string"},
+}
+
+
 class EndpointRoute(APIRoute):
     """The FastAPI route of an endpoint: documented by FastAPI, served by `serve`."""
 
@@ -106,6 +118,8 @@ class EndpointRoute(APIRoute):
         responses: dict[int | str, dict[str, Any]] = {}
         if endpoint.response is not None:
             responses[endpoint.status] = {"model": endpoint.response}
+            if endpoint.cursor_parameter is not None:
+                responses[endpoint.status]["headers"] = {"Link": _LINK_NEXT}
         elif endpoint.status == 204:
             responses[204] = {"description": "Done"}
         responses.update(problem_responses(*_statuses(endpoint)))
@@ -169,6 +183,7 @@ class FastPath:
                 match, child_scope = route.matches(scope)
                 if match is Match.FULL:
                     scope.update(child_scope)
+                    scope["route"] = route  # its template labels the request's metrics
                     response = await serve(endpoint, Request(scope, receive, send))
                     await response(scope, receive, send)
                     return

@@ -56,6 +56,41 @@ def _adapter(response: Any) -> TypeAdapter[Any]:
     return TypeAdapter(response)
 
 
+_NEXT_CURSOR = b'"next_cursor"'
+
+
+def _next_cursor(result: Any, response: Response) -> str | None:
+    """The page's `next_cursor`: from the handler's data, or read from the end of JSON
+    that PostgreSQL built (the member comes last; a cursor is base64url, never escaped)."""
+    if isinstance(result, dict):
+        value = result.get("next_cursor")
+        return value if isinstance(value, str) else None
+    if not isinstance(result, Response):
+        value = getattr(result, "next_cursor", None)
+        return value if isinstance(value, str) else None
+    body = bytes(getattr(response, "body", b""))
+    at = body.rfind(_NEXT_CURSOR)
+    if at < 0:
+        return None
+    rest = body[at + len(_NEXT_CURSOR) :].lstrip(b" :")
+    if not rest.startswith(b'"'):
+        return None  # null: the last page
+    end = rest.find(b'"', 1)
+    return rest[1:end].decode() if end > 0 else None
+
+
+def link_next(endpoint: Endpoint, request: Request, result: Any, response: Response) -> None:
+    """RFC 8288 `Link: <...>; rel="next"` on a page that has a next one: the request's own
+    URL with the cursor of the next page (relative, so it holds behind any proxy)."""
+    parameter = endpoint.cursor_parameter
+    if parameter is None or response.status_code != 200:
+        return
+    cursor = _next_cursor(result, response)
+    if cursor:
+        url = request.url.include_query_params(**{parameter: cursor})
+        response.headers.append("Link", f'<{url.path}?{url.query}>; rel="next"')
+
+
 def answer(endpoint: Endpoint, result: Any) -> Response:
     """The handler's result as the endpoint's answer: a response it built itself (JSON
     from PostgreSQL), nothing (204), or data serialised as the endpoint's response type."""
@@ -125,7 +160,10 @@ async def _serve(endpoint: Endpoint, request: Request) -> Response:
     if not endpoint.writes:
         async with database.reading() as reading:
             kwargs["unit"] = reading
-            return answer(endpoint, await endpoint.handler(**kwargs))
+            result = await endpoint.handler(**kwargs)
+        response = answer(endpoint, result)
+        link_next(endpoint, request, result, response)
+        return response
     async with database.writing() as unit:
         if key is not None and principal is not None:
             digest = idempotency.request_hash(request.method, request.url.path, raw)

@@ -83,11 +83,31 @@ RETURN_BODY: dict[str, Any] = {
                             "items": _MARK_SCHEMA,
                         }
                     },
-                }
+                },
+                "example": {
+                    "marks": [
+                        {
+                            "placement_id": "0190c2a4-8c1e-7f3a-9d2b-5c6e7f8a9b0c",
+                            "date": "2026-09-14",
+                            "session": "am",
+                            "mark": "late",
+                            "minutes_late": 15,
+                        },
+                        {
+                            "placement_id": "0190c2a4-8c1e-7f3a-9d2b-5c6e7f8a9b0c",
+                            "date": "2026-09-14",
+                            "session": "pm",
+                            "mark": "absent_authorised",
+                            "note": "Dental appointment",
+                        },
+                    ]
+                },
             },
             "text/csv": {
+                # `binary`: a generated client sends the text as it is (a file's content)
                 "schema": {
                     "type": "string",
+                    "format": "binary",
                     "description": f"A header line `{','.join(CSV_COLUMNS)}` "
                     "(minutes_late and note may be left out), then one mark a line",
                 },

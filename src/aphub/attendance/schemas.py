@@ -86,7 +86,7 @@ class MarkPage(BaseModel):
 
 class Summary(BaseModel):
     from_date: date | None = Field(description="Start of the window (null: unbounded)")
-    to_date: date = Field(description="End of the window")
+    to_date: date | None = Field(description="End of the window (null: unbounded)")
     possible: int = Field(description="Sessions marked other than not_required")
     attended: int = Field(description="present + late")
     present: int

@@ -93,7 +93,13 @@ _TOKEN_FORM: dict[str, Any] = {
                         },
                         "scope": {"type": "string", "description": "space-separated subset"},
                     },
-                }
+                },
+                "example": {
+                    "grant_type": "client_credentials",
+                    "client_id": "loc_3f9a0c2e",
+                    "client_secret": "s3cr3t-shown-once",
+                    "scope": "placements:read attendance:write",
+                },
             }
         },
     }
@@ -178,6 +184,22 @@ async def issue_token(request: Request, unit: ReadUnit) -> Any:
     return JSONResponse(body.model_dump(), headers={"Cache-Control": "no-store"})
 
 
+class PublicKey(BaseModel):
+    """A JSON Web Key (RFC 7517) that verifies the hub's tokens."""
+
+    kty: str
+    crv: str
+    x: str
+    y: str
+    use: str
+    alg: str
+    kid: str
+
+
+class KeySet(BaseModel):
+    keys: list[PublicKey]
+
+
 async def jwks(request: Request) -> dict[str, list[dict[str, Any]]]:
     tokens: TokenService = request.app.state.tokens
     return {"keys": [tokens.key.public_jwk()]}
@@ -214,6 +236,7 @@ ENDPOINTS = [
         jwks,
         "Public keys that verify the hub's tokens",
         public=True,
+        response=KeySet,
         tags=TAGS,
     ),
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass
 
@@ -13,6 +12,7 @@ from fastapi.security import OAuth2
 from aphub.auth.clients import ClientRecords
 from aphub.auth.external import ExternalTokens
 from aphub.auth.issuers import IssuerConfig
+from aphub.auth.rate_limit import RateLimiter
 from aphub.auth.scopes import SCOPES
 from aphub.auth.tokens import TokenService
 from aphub.errors import Forbidden, RateLimited, Unauthorised
@@ -50,35 +50,6 @@ oauth2_scheme = OAuth2(
 )
 
 
-class RateLimiter:
-    """Per-client token bucket, in process. Each worker counts its own share."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0
-        self._buckets: dict[str, tuple[float, float]] = {}
-
-    def check(self, key: str) -> None:
-        if self.capacity <= 0:
-            return
-        now = time.monotonic()
-        tokens, stamp = self._buckets.get(key, (self.capacity, now))
-        tokens = min(self.capacity, tokens + (now - stamp) * self.rate)
-        if tokens < 1.0:
-            retry_after = max(1, int((1.0 - tokens) / self.rate + 0.999))
-            self._buckets[key] = (tokens, now)
-            raise RateLimited(
-                "Too many requests from this client; slow down and retry",
-                headers={
-                    "Retry-After": str(retry_after),
-                    "RateLimit-Limit": str(int(self.capacity)),
-                    "RateLimit-Remaining": "0",
-                    "RateLimit-Reset": str(retry_after),
-                },
-            )
-        self._buckets[key] = (tokens - 1.0, now)
-
-
 async def principal_from_token(request: Request, token: str) -> Principal:
     """The caller a bearer token names, checked against its client's record, and counted
     once against its client's rate limit: a token of the hub's own, or of an external
@@ -92,8 +63,7 @@ async def principal_from_token(request: Request, token: str) -> Principal:
     claims = tokens.verify(token)
     clients: ClientRecords = request.app.state.clients
     await clients.check(request.app.state.db, claims)
-    request.app.state.rate_limiter.check(claims.client_id)
-    request.scope.setdefault("state", {})["client_id"] = claims.client_id
+    await _count(request, claims.client_id)
     return Principal(
         organisation_id=claims.organisation_id,
         organisation_type=claims.organisation_type,
@@ -113,8 +83,7 @@ async def _external_principal(request: Request, token: str, issuer: IssuerConfig
         raise Unauthorised(
             "The access token's organisation has not admitted its issuer, or has revoked it"
         )
-    request.app.state.rate_limiter.check(admitted.client_id)
-    request.scope.setdefault("state", {})["client_id"] = admitted.client_id
+    await _count(request, admitted.client_id)
     return Principal(
         organisation_id=admitted.organisation_id,
         organisation_type=admitted.organisation_type,
@@ -123,6 +92,20 @@ async def _external_principal(request: Request, token: str, issuer: IssuerConfig
         issuer=issuer.issuer,
         subject=verified.subject,
     )
+
+
+async def _count(request: Request, client_id: str) -> None:
+    """Name the client for the logs and the RateLimit headers, and count the request once
+    against its limit (shared by every worker and instance)."""
+    state = request.scope.setdefault("state", {})
+    state["client_id"] = client_id
+    limiter: RateLimiter = request.app.state.rate_limiter
+    if limiter.enabled:
+        try:
+            state["rate_limit"] = await limiter.check(client_id, request.app.state.db)
+        except RateLimited as refused:
+            state["rate_limit"] = refused.quota
+            raise
 
 
 def bearer_token(authorization: str | None) -> str | None:

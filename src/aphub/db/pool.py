@@ -105,6 +105,10 @@ class ConnectionPool:
         self.in_use = 0
         self.taken = 0  # checkouts since the pool was made
 
+    @property
+    def idle(self) -> int:
+        return len(self._idle)
+
     async def connect(self) -> HubConnection:
         """A connection of its own, set up as the pool's are (not counted in the pool)."""
         try:

@@ -27,6 +27,7 @@ from aphub.demo.providers import load_provider_directory
 from aphub.demo.webhooks import load_webhook, write_webhook
 from aphub.events.log import Actor
 from aphub.models import Organisation
+from aphub.progress import Steps
 
 
 @dataclass
@@ -166,18 +167,26 @@ async def load_demo(database: Database, settings: Settings, *, only_if_empty: bo
             _progress("database already holds data; demo not reloaded")
             return False
         area = DemoArea()
-        _progress("organisations")
-        await load_organisations(uow, area)
-        await load_provider_directory(uow, area)
-        await load_children(uow, area)
-        await load_placements(uow, area)
-        await load_attendance(uow, area)
-        await load_exclusions(uow, area)
-        _progress("API clients")
-        await issue_credentials(uow, area)
-        _progress("a webhook subscription")
-        webhook = await load_webhook(uow, area.orgs["la_city"])
+        steps = Steps("demo", 8)
+        with steps.step("organisations"):
+            await load_organisations(uow, area)
+        with steps.step("provider directory"):
+            await load_provider_directory(uow, area)
+        with steps.step("children"):
+            await load_children(uow, area)
+        with steps.step("placements"):
+            await load_placements(uow, area)
+        with steps.step("attendance"):
+            await load_attendance(uow, area)
+        with steps.step("exclusions"):
+            await load_exclusions(uow, area)
+        with steps.step("API clients"):
+            await issue_credentials(uow, area)
+        with steps.step("a webhook subscription"):
+            webhook = await load_webhook(uow, area.orgs["la_city"])
+        _progress("committing")
     write_credentials(settings, area)
     path = write_webhook(settings, webhook)
     _progress(f"its secret in {path.resolve()}: run `aphub webhooks listen` to watch deliveries")
+    steps.finish()
     return True

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 import orjson
-from pydantic import Field
+from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -18,8 +18,8 @@ from aphub.db import ReadUnit, WriteUnit
 from aphub.education import exclusions, flag_views, register, status
 from aphub.education.schemas import (
     EducationStatus,
-    Exclusion,
     ExclusionCreate,
+    ExclusionRecord,
     ExclusionStatusChange,
     Flag,
 )
@@ -79,6 +79,17 @@ async def list_education_flags(
     )
 
 
+class RegisterDocument(BaseModel):
+    """The register's rows as at a day, with the legislation they follow."""
+
+    as_of: Day
+    legislation: str
+    items: list[dict[str, Any]] = Field(
+        description="One child each: identity, addresses (null: for the LA to complete), "
+        "education arranged, providers and hours, and open out-of-education flags"
+    )
+
+
 class RegisterQuery(QueryParams):
     as_of: Day | None = Field(None, description="The day the register is drawn for (today)")
 
@@ -103,7 +114,7 @@ ENDPOINTS = [
         list_exclusions,
         "A child's suspensions and permanent exclusions, newest first",
         scope=READ,
-        response=list[Exclusion],
+        response=list[ExclusionRecord],
         tags=TAGS,
     ),
     Endpoint(
@@ -118,7 +129,7 @@ ENDPOINTS = [
             "count towards the local authority's sixth day."
         ),
         scope=WRITE,
-        response=Exclusion,
+        response=ExclusionRecord,
         status=201,
         errors=(409,),
         tags=TAGS,
@@ -136,7 +147,7 @@ ENDPOINTS = [
             "stops running on `on`."
         ),
         scope=WRITE,
-        response=Exclusion,
+        response=ExclusionRecord,
         errors=(409,),
         tags=TAGS,
         events=("exclusion.status_changed",),
@@ -181,7 +192,11 @@ ENDPOINTS = [
             "are null for the LA to complete."
         ),
         scope="reports:read",
+        response=RegisterDocument,
         tags=TAGS,
+        openapi_extra={
+            "responses": {"200": {"content": {"text/csv": {"schema": {"type": "string"}}}}}
+        },
     ),
 ]
 

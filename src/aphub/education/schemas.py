@@ -137,7 +137,7 @@ class ExclusionStatusChange(BaseModel):
     on: date = Field(description="When it was decided (a reinstatement takes effect that day)")
 
 
-class Exclusion(BaseModel):
+class ExclusionRecord(BaseModel):
     id: uuid.UUID
     child_id: uuid.UUID
     school_id: uuid.UUID

@@ -4,11 +4,12 @@ the sharing layer exactly as a REST read of each subject would be."""
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from aphub.auth.principal import Principal
 from aphub.db import ReadUnit
+from aphub.metrics import FEED_LAG
 from aphub.sharing import events as event_sharing
 from aphub.sharing.policy import active_policy
 
@@ -46,6 +47,9 @@ async def read_feed(
     if principal.organisation_type != "operator":
         params.update(org=principal.organisation_id, scan=SCAN_LIMIT)
     rows = await uow.fetch(sql, **params)
+    # how far behind this reader is: the age of the oldest event it is handed now
+    behind = (datetime.now(UTC) - rows[0]["occurred_at"]).total_seconds() if rows else 0.0
+    FEED_LAG.labels(principal.organisation_type).observe(max(behind, 0.0))
     scanned = None
     if principal.organisation_type != "operator" and len(rows) < limit:
         scanned = await uow.fetchval(window, after=after, scan=SCAN_LIMIT)

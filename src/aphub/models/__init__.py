@@ -28,6 +28,7 @@ from aphub.models.placements import IntendedOutcome, Placement, PlacementReview
 from aphub.models.provider_offers import ProviderLocation, ProviderOffer, ProviderOfferLocation
 from aphub.models.provider_quality import ProviderConcern, ProviderQARecord, ProviderQAStatusChange
 from aphub.models.providers import ProviderProfile
+from aphub.models.rate_limits import RateLimitCount
 from aphub.models.webhooks import WebhookDelivery, WebhookSubscription
 
 __all__ = [
@@ -67,6 +68,7 @@ __all__ = [
     "ProviderProfile",
     "ProviderQARecord",
     "ProviderQAStatusChange",
+    "RateLimitCount",
     "SchoolHoliday",
     "WebhookDelivery",
     "WebhookSubscription",

@@ -4,7 +4,7 @@ types in `graphql_types.py` carry the same fields)."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time
+from datetime import date, datetime
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,6 +21,7 @@ from aphub.models.provider_offers import (
 from aphub.models.provider_quality import ConcernCategory, ConcernSeverity, QAKind, QAOutcome
 from aphub.models.providers import CensusSettingType, OfstedGrade, QAStatus, RegistrationStatus
 from aphub.providers.alerts import ProviderAlertCode
+from aphub.providers.schemas import LocalTime
 
 
 class _Out(BaseModel):
@@ -74,8 +75,8 @@ class ProviderOffer(_Out):
     capacity: int | None
     places_free: int | None
     days: list[OfferDay]
-    start_time: time | None
-    end_time: time | None
+    start_time: LocalTime | None
+    end_time: LocalTime | None
     hours_per_week: Decimal | None
     cost_per_place: Decimal | None = Field(description="In pounds, as a decimal string")
     cost_unit: CostUnit | None

@@ -19,6 +19,7 @@ from pydantic import (
     EmailStr,
     Field,
     ValidationError,
+    WithJsonSchema,
 )
 
 from aphub.errors import FieldError, Invalid, validation_problem
@@ -106,7 +107,15 @@ Since = Annotated[datetime, BeforeValidator(_iso_datetime), AfterValidator(_utc)
 SearchText = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
 Age = Annotated[int, Field(ge=4, le=25, description="Age in years")]
 Places = Annotated[int, Field(ge=0, le=10_000)]
-LocalTime = Annotated[time, AfterValidator(_local_time)]
+# A wall-clock time in England, never with an offset. JSON Schema's `time` format is
+# RFC 3339's, which requires one: the contract describes the string itself instead.
+LOCAL_TIME_SCHEMA = {
+    "type": "string",
+    "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?$",
+    "description": "Local time, HH:MM or HH:MM:SS, without a UTC offset",
+    "examples": ["09:30"],
+}
+LocalTime = Annotated[time, AfterValidator(_local_time), WithJsonSchema(LOCAL_TIME_SCHEMA)]
 HoursPerWeek = Annotated[Decimal, Field(ge=0, le=60, max_digits=3, decimal_places=1)]
 Money = Annotated[Decimal, Field(ge=0, le=Decimal("9999999.99"), max_digits=9, decimal_places=2)]
 KeyStages = Annotated[list[KeyStage], Field(max_length=len(KeyStage)), AfterValidator(_unique)]

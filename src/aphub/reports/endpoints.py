@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -89,6 +89,24 @@ def _description(report: Report) -> str:
     )
 
 
+class ReportPage(BaseModel):
+    """One page of a report: what it is, when it was computed, and its rows."""
+
+    report: str
+    title: str
+    definition: str
+    period: str | None = None
+    computed_at: str
+    as_of: str
+    filters: dict[str, Any]
+    columns: list[str]
+    items: list[dict[str, Any]] = Field(description="One object per row, keyed by column")
+    next_cursor: str | None
+
+
+# the same rows as CSV with a header row, when the caller accepts text/csv
+CSV_TOO = {"responses": {"200": {"content": {"text/csv": {"schema": {"type": "string"}}}}}}
+
 ENDPOINTS = [
     Endpoint(
         "GET",
@@ -107,7 +125,9 @@ ENDPOINTS = [
             report.title,
             description=_description(report),
             scope=SCOPE,
+            response=ReportPage,
             tags=TAGS,
+            openapi_extra=CSV_TOO,
         )
         for report in REPORTS
     ),
