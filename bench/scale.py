@@ -2,6 +2,7 @@
 national scale (1,000,000), in the same run.
 
     .venv/bin/python -m bench.scale [--sets 100k,national10] [--requests 100] [--rounds 3]
+    .venv/bin/python -m bench.scale --sets 100k --prepared-cost
 
 Each set is a bench database with the placements' event history and attendance marks
 (`bench.generate --scale national10`, the 100k one with `--children 100000`); a missing
@@ -89,10 +90,11 @@ ReadUnit._run = _capturing  # type: ignore[method-assign]
 class Hub:
     """One data set: its database, the hub in process, and the paths each scenario asks."""
 
-    def __init__(self, name: str, bench: BenchDatabase) -> None:
+    def __init__(self, name: str, bench: BenchDatabase, *, prepared: bool = True) -> None:
         self.name, self.bench = name, bench
         settings = Settings(
             database_url=async_url(bench.url),
+            database_prepared_statements=prepared,
             data_dir=Path(tempfile.mkdtemp(prefix="aphub-scale-")),
             rate_limit_per_minute=0,
             migrate_on_start=False,
@@ -270,6 +272,37 @@ async def main_async(args: argparse.Namespace) -> int:
     return 0 if not failures else 1
 
 
+async def prepared_cost(args: argparse.Namespace) -> int:
+    """What running behind a pooler without prepared statements costs: the same set, the
+    hub with its statement caches and with none (unnamed statements, parsed and planned
+    every time), taking turns."""
+    name = args.sets.split(",")[0]
+    children, database = SETS[name]
+    bench = await ensure(
+        children=children, data_dir=args.data_dir, database=database, history=True, log=say
+    )
+    conn = await asyncpg.connect(bench.url)
+    sides = [Hub("prepared", bench), Hub("unprepared", bench, prepared=False)]
+    for hub in sides:
+        await hub.prepare(conn)
+    rates: dict[tuple[str, str], list[float]] = {}
+    for round_ in range(args.rounds):
+        for scenario in sides[0].paths:
+            for hub in sides if round_ % 2 == 0 else reversed(sides):
+                rates.setdefault((hub.name, scenario), []).append(
+                    await hub.rate(scenario, args.requests)
+                )
+    say(f"\n== prepared statements on vs off, {name} (median requests/s)")
+    for scenario in sides[0].paths:
+        on = statistics.median(rates[("prepared", scenario)])
+        off = statistics.median(rates[("unprepared", scenario)])
+        say(f"  {scenario:16} on {on:8.1f}/s  off {off:8.1f}/s  off/on {off / on:.2f}")
+    for hub in sides:
+        await hub.close()
+    await conn.close()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sets", default="100k,national10", help="from: " + ", ".join(SETS))
@@ -277,7 +310,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-verify", dest="verify", action="store_false")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
-    raise SystemExit(asyncio.run(main_async(parser.parse_args(argv))))
+    parser.add_argument(
+        "--prepared-cost",
+        action="store_true",
+        help="instead: the first set with prepared statements on and off (PgBouncer < 1.21)",
+    )
+    args = parser.parse_args(argv)
+    run = prepared_cost(args) if args.prepared_cost else main_async(args)
+    raise SystemExit(asyncio.run(run))
 
 
 if __name__ == "__main__":
