@@ -153,7 +153,7 @@ class ReadUnit:
         if isinstance(exc, asyncpg.PostgresError) and not is_connection_error(exc):
             return
         self._discard = True
-        if is_connection_error(exc):
+        if is_connection_error(exc) or _ended_while_idle(exc):
             self._pool.expire_idle()
             if self._primary is not None:
                 self.database.reads.expire_idle()
@@ -193,6 +193,17 @@ BeforeCommit = Callable[["WriteUnit"], Awaitable[None]]
 
 
 @lru_cache(maxsize=256)
+def _ended_while_idle(exc: BaseException) -> bool:
+    """A connection the server ended while it sat idle in the pool (a restart,
+    `pg_terminate_backend`) can leave asyncpg's protocol still consuming the server's
+    error: the next statement fails with an internal client error, not a closed
+    connection. A unit runs one statement at a time, so on its connection this means the
+    connection is lost, not misused."""
+    return isinstance(exc, asyncpg.exceptions._base.InternalClientError) and (
+        "cannot switch to state" in str(exc)
+    )
+
+
 def _riding(sql: str, claim_sql: str) -> str:
     """`sql` (a SELECT of at most one row) with the Idempotency-Key claim in front of it,
     in one statement: the claim's row, whether `sql` found a row, and that row."""
