@@ -206,13 +206,16 @@ def seq_scans(node: dict[str, Any]) -> list[tuple[str, bool]]:
     return scans
 
 
-async def once_per_set(hub: Hub, conn: asyncpg.Connection, verify: bool) -> dict[str, float]:
+async def once_per_set(
+    hub: Hub, conn: asyncpg.Connection, verify: bool, concerns: bool
+) -> dict[str, float]:
     figures: dict[str, float] = {}
-    await conn.execute("DELETE FROM attendance_concerns")
-    started = time.perf_counter()
-    result = await jobs.attendance_concerns(hub.database, hub.settings)
-    figures["concerns_seconds"] = time.perf_counter() - started
-    say(f"  {hub.name}: attendance-concerns job {figures['concerns_seconds']:.1f}s {result}")
+    if concerns:
+        await conn.execute("DELETE FROM attendance_concerns")
+        started = time.perf_counter()
+        result = await jobs.attendance_concerns(hub.database, hub.settings)
+        figures["concerns_seconds"] = time.perf_counter() - started
+        say(f"  {hub.name}: attendance-concerns job {figures['concerns_seconds']:.1f}s {result}")
     if verify:
         started = time.perf_counter()
         checked = await verify_chain(
@@ -274,7 +277,7 @@ async def main_async(args: argparse.Namespace) -> int:
             say(f"  {hub.name} {scenario}: {scans or 'no seq scan of a big table'}")
     say("\n== once per set")
     for hub, conn in zip(hubs, conns, strict=True):
-        await once_per_set(hub, conn, args.verify)
+        await once_per_set(hub, conn, args.verify, args.concerns)
         await hub.close()
         await conn.close()
     say(f"\n{'ALL PASS' if not failures else 'MISSED: ' + '; '.join(failures)}")
@@ -318,6 +321,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=100, help="per scenario per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-verify", dest="verify", action="store_false")
+    parser.add_argument("--no-concerns", dest="concerns", action="store_false")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument(
         "--prepared-cost",
