@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export APHUB_DATA_DIR ?= .aphub
 
-.PHONY: run test install lint typecheck pytest browser contracts bench clean
+.PHONY: run test install lint typecheck pytest browser pgbouncer contracts bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,14 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+# PgBouncer for tests/test_pgbouncer.py where the machine lets us install it (Debian's
+# package); otherwise that test is skipped, saying why
+pgbouncer:
+	@command -v pgbouncer >/dev/null || test -x /usr/sbin/pgbouncer || \
+		(apt-get install -y -qq pgbouncer >/dev/null 2>&1 && echo "installed pgbouncer") || \
+		echo "pgbouncer not installed: tests/test_pgbouncer.py will be skipped"
+
+pytest: install pgbouncer
 	$(BIN)/pytest
 
 # The oversight page's browser test drives Debian's chromium (Playwright cannot download

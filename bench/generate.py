@@ -54,6 +54,11 @@ DEFAULT_CHILDREN = 100_000
 DEFAULT_SEED = 20261123
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent / ".data"
 DEFAULT_DATABASE = "aphub_bench"
+# --scale: children (and as many placements); the national set adds each placement's
+# event history and attendance marks (bench/national.py), in a database of its own so
+# that the 100k set stays beside it for the scale scenarios' ratios
+SCALES = {"100k": (100_000, False), "national10": (1_000_000, True)}
+NATIONAL_DATABASE = "aphub_bench_national10"
 
 # Real LA codes (the hub validates them); everything below them is fictional.
 LOCAL_AUTHORITIES = (("202", "Camden", 0.5), ("203", "Greenwich", 0.3), ("204", "Hackney", 0.2))
@@ -91,6 +96,7 @@ _LAST_NAMES = (
 )
 LAST_NAMES = tuple(_LAST_NAMES.split())
 UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
+CHUNK = 25_000  # rows a COPY takes at a time
 PRIMARY_NEEDS = ("SEMH", "SEMH", "SEMH", "ASD", "SLCN", "MLD", "SPLD", "OTH")
 
 Log = Callable[[str], None]
@@ -199,15 +205,47 @@ async def _copy(
     log: Log,
 ) -> None:
     started = time.perf_counter()
-    chunk = 25_000
-    for start in range(0, len(rows), chunk):
+    for start in range(0, len(rows), CHUNK):
         await conn.copy_records_to_table(
-            table, records=rows[start : start + chunk], columns=list(columns)
+            table, records=rows[start : start + CHUNK], columns=list(columns)
         )
-        if len(rows) > chunk:
-            done = min(start + chunk, len(rows))
+        if len(rows) > CHUNK:
+            done = min(start + CHUNK, len(rows))
             log(f"  {table}: {done:,}/{len(rows):,} rows")
     log(f"  {table}: {len(rows):,} rows loaded in {time.perf_counter() - started:.1f}s")
+
+
+class Rows:
+    """Rows on their way into a table, copied a chunk at a time: memory stays bounded
+    whatever the scale (a national data set is a million children)."""
+
+    def __init__(
+        self, conn: asyncpg.Connection, table: str, columns: Sequence[str], log: Log
+    ) -> None:
+        self.conn, self.table, self.columns, self.log = conn, table, list(columns), log
+        self.pending: list[tuple[Any, ...]] = []
+        self.copied = 0
+        self.started = time.perf_counter()
+
+    async def add(self, row: tuple[Any, ...]) -> None:
+        self.pending.append(row)
+        if len(self.pending) >= CHUNK:
+            await self.flush()
+            if self.copied % (CHUNK * 8) == 0:
+                self.log(f"  {self.table}: {self.copied:,} rows")
+
+    async def flush(self) -> None:
+        if self.pending:
+            await self.conn.copy_records_to_table(
+                self.table, records=self.pending, columns=self.columns
+            )
+            self.copied += len(self.pending)
+            self.pending = []
+
+    async def close(self) -> None:
+        await self.flush()
+        elapsed = time.perf_counter() - self.started
+        self.log(f"  {self.table}: {self.copied:,} rows loaded in {elapsed:.1f}s")
 
 
 ORG_COLUMNS = (
@@ -341,7 +379,7 @@ async def load_children(
     weights = [share for _c, _n, share in LOCAL_AUTHORITIES]
     span = timedelta(days=3 * 365)
     serials: dict[tuple[uuid.UUID, int], int] = {}
-    rows: list[tuple[Any, ...]] = []
+    rows = Rows(conn, "children", CHILD_COLUMNS, log)
     out = Children([], [], [])
     started = time.perf_counter()
     for i in range(count):
@@ -361,7 +399,7 @@ async def load_children(
         sen = rng.random()
         sen_provision = "ehcp" if sen < 0.05 else "sen_support" if sen < 0.2 else "none"
         looked_after = rng.random() < 0.03
-        rows.append(
+        await rows.add(
             (
                 child_id,
                 rng.choice(FIRST_NAMES),
@@ -394,10 +432,8 @@ async def load_children(
         out.ids.append(child_id)
         out.la.append(la)
         out.school.append(school)
-        if (i + 1) % 25_000 == 0:
-            log(f"  children: {i + 1:,}/{count:,} generated")
-    log(f"  children: generated in {time.perf_counter() - started:.1f}s")
-    await _copy(conn, "children", CHILD_COLUMNS, rows, log)
+    await rows.close()
+    log(f"  children: {count:,} in {time.perf_counter() - started:.1f}s")
     return out
 
 
@@ -411,18 +447,18 @@ async def load_enrolments(
 ) -> None:
     today = now.date()
     september = date(today.year if today.month >= 9 else today.year - 1, 9, 1)
-    rows: list[tuple[Any, ...]] = []
+    columns = ("id", "child_id", "school_id", "status", "start_date", "end_date", "created_at")
+    rows = Rows(conn, "enrolments", columns, log)
     for child_id, la, school in zip(children.ids, children.la, children.school, strict=True):
         if school is not None:
             start = september - timedelta(days=365 * rng.randrange(0, 4))
-            rows.append((uuid7_at(now, rng), child_id, school, "C", start, None, now))
+            await rows.add((uuid7_at(now, rng), child_id, school, "C", start, None, now))
         if school is None or rng.random() < 0.15:
             earlier = rng.choice([s for s in area.schools[la] if s != school])
             start = september - timedelta(days=365 * rng.randrange(4, 7))
             end = today - timedelta(days=rng.randrange(30, 900))
-            rows.append((uuid7_at(now, rng), child_id, earlier, "C", start, end, now))
-    columns = ("id", "child_id", "school_id", "status", "start_date", "end_date", "created_at")
-    await _copy(conn, "enrolments", columns, rows, log)
+            await rows.add((uuid7_at(now, rng), child_id, earlier, "C", start, end, now))
+    await rows.close()
 
 
 PLACEMENT_COLUMNS = (
@@ -451,8 +487,9 @@ async def load_placements(
     days = ("monday", "tuesday", "wednesday", "thursday")
     pattern = json.dumps({"days": [{"day": d, "sessions": ["am", "pm"]} for d in days]})
     staged: list[tuple[datetime, tuple[Any, ...]]] = []
+    rows = Rows(conn, "placements", PLACEMENT_COLUMNS, log)
     bench_count = 0
-    for _ in range(count):
+    for i in range(count):
         c = rng.randrange(len(children.ids))
         if rng.random() < BENCH_PROVIDER_SHARE:
             provider = area.providers[0]
@@ -509,8 +546,13 @@ async def load_placements(
                 ),
             )
         )
-    staged.sort(key=lambda item: item[0])  # inserted in creation (= id) order, as in life
-    await _copy(conn, "placements", PLACEMENT_COLUMNS, [row for _c, row in staged], log)
+        if len(staged) == CHUNK * 4 or i == count - 1:
+            # inserted in creation (= id) order, as in life, a chunk at a time
+            staged.sort(key=lambda item: item[0])
+            for _created, row in staged:
+                await rows.add(row)
+            staged = []
+    await rows.close()
     return bench_count
 
 
@@ -522,8 +564,13 @@ async def load_passports(
     now: datetime,
     log: Log,
 ) -> None:
-    rows: list[tuple[Any, ...]] = []
-    involvements: list[tuple[Any, ...]] = []
+    columns = ("child_id", "section", "version", "content", "updated_at", "updated_by_id")
+    rows = Rows(conn, "passport_sections", columns, log)
+    columns = (
+        "id", "child_id", "organisation_id", "basis", "consent_reference", "start_date",
+        "end_date", "categories", "recorded_by_id", "version", "created_at",
+    )  # fmt: skip
+    involvements = Rows(conn, "involvements", columns, log)
     today = now.date()
     for child_id, la in zip(children.ids, children.la, strict=True):
         author = area.las[la]
@@ -537,11 +584,11 @@ async def load_passports(
                 "summary_of_needs": "Social, emotional and mental health needs.",
                 "strategies": ["movement breaks", "visual timetable", "pre-warning of change"],
             }
-            rows.append((child_id, "about_me", 1, json.dumps(about), now, author))
-            rows.append((child_id, "needs_and_strategies", 1, json.dumps(needs), now, author))
+            await rows.add((child_id, "about_me", 1, json.dumps(about), now, author))
+            await rows.add((child_id, "needs_and_strategies", 1, json.dumps(needs), now, author))
             if rng.random() < 0.3:
                 health = {"medical_needs": "Asthma: inhaler in bag.", "medication": ["salbutamol"]}
-                rows.append((child_id, "health", 1, json.dumps(health), now, author))
+                await rows.add((child_id, "health", 1, json.dumps(health), now, author))
             if rng.random() < 0.3:
                 contacts = {
                     "parents_carers": [
@@ -553,10 +600,10 @@ async def load_passports(
                         }
                     ]
                 }
-                rows.append((child_id, "contacts", 1, json.dumps(contacts), now, author))
+                await rows.add((child_id, "contacts", 1, json.dumps(contacts), now, author))
         if la < 2 and rng.random() < 0.05:
             health_body = rng.random() < 0.5
-            involvements.append(
+            await involvements.add(
                 (
                     uuid7_at(now, rng),
                     child_id,
@@ -573,13 +620,8 @@ async def load_passports(
                     now,
                 )
             )
-    columns = ("child_id", "section", "version", "content", "updated_at", "updated_by_id")
-    await _copy(conn, "passport_sections", columns, rows, log)
-    columns = (
-        "id", "child_id", "organisation_id", "basis", "consent_reference", "start_date",
-        "end_date", "categories", "recorded_by_id", "version", "created_at",
-    )  # fmt: skip
-    await _copy(conn, "involvements", columns, involvements, log)
+    await rows.close()
+    await involvements.close()
 
 
 META_DDL = (
@@ -625,7 +667,9 @@ async def read_meta(url: str) -> dict[str, Any] | None:
         await conn.close()
 
 
-async def generate(url: str, children: int, seed: int, log: Log) -> dict[str, Any]:
+async def generate(
+    url: str, children: int, seed: int, log: Log, *, history: bool = False
+) -> dict[str, Any]:
     rng = random.Random(seed)
     now = datetime.now(UTC).replace(microsecond=0)
     conn = await asyncpg.connect(url)
@@ -641,6 +685,14 @@ async def generate(url: str, children: int, seed: int, log: Log) -> dict[str, An
         bench_placements = await load_placements(conn, area, kids, children, rng, now, log)
         log("loading passport sections and involvements")
         await load_passports(conn, area, kids, rng, now, log)
+        extra: dict[str, Any] = {}
+        if history:
+            from bench import national  # builds on this module
+
+            log(f"sealing ~{children * 10:,} events")
+            extra["events"] = await national.load_events(url, conn, children * 10, log)
+            log("loading attendance marks")
+            extra["attendance_marks"] = await national.load_marks(conn, log)
         log("VACUUM (ANALYZE) and CHECKPOINT")
         await settle(conn)
         meta = {
@@ -652,6 +704,8 @@ async def generate(url: str, children: int, seed: int, log: Log) -> dict[str, An
             "home_la_children": kids.la.count(0),
             "provider_id": str(area.providers[0]),
             "provider_placements": bench_placements,
+            "history": history,
+            **extra,
         }
         await conn.execute(META_DDL)
         await conn.executemany(
@@ -671,6 +725,7 @@ async def ensure(
     database: str = DEFAULT_DATABASE,
     seed: int = DEFAULT_SEED,
     force: bool = False,
+    history: bool = False,
     log: Log = print,
 ) -> BenchDatabase:
     """The bench database at this size, generated if it is missing or different."""
@@ -685,6 +740,7 @@ async def ensure(
             and meta.get("generator") == GENERATOR_VERSION
             and meta.get("children") == children
             and meta.get("seed") == seed
+            and bool(meta.get("history")) == history
             # a scenario that writes (placement_review) leaves rows that later reads would
             # measure: the next run starts from freshly generated data
             and not meta.get("written_to")
@@ -713,29 +769,41 @@ async def ensure(
         await admin.close()
     log("migrating to head")
     await migrate(async_url(url))
-    meta = await generate(url, children, seed, log)
+    meta = await generate(url, children, seed, log, history=history)
     return BenchDatabase(url, meta)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--children", type=int, default=DEFAULT_CHILDREN)
+    parser.add_argument("--children", type=int, default=None)
+    parser.add_argument(
+        "--scale",
+        choices=sorted(SCALES),
+        default=None,
+        help="a named data set: 100k, or national10 (1,000,000 children and placements, "
+        "~10,000,000 sealed events, ~20,000,000 attendance marks, in its own database)",
+    )
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
-    parser.add_argument("--database", default=DEFAULT_DATABASE)
+    parser.add_argument("--database", default=None)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--force", action="store_true", help="regenerate even if present")
     args = parser.parse_args(argv)
+    children, history = SCALES[args.scale] if args.scale else (DEFAULT_CHILDREN, False)
+    database = NATIONAL_DATABASE if history else DEFAULT_DATABASE
+    started = time.perf_counter()
     bench = asyncio.run(
         ensure(
-            children=args.children,
+            children=args.children or children,
             data_dir=args.data_dir,
-            database=args.database,
+            database=args.database or database,
             seed=args.seed,
             force=args.force,
+            history=history,
             log=lambda message: print(message, flush=True),
         )
     )
     print(json.dumps(bench.meta, indent=2))
+    print(f"ready in {time.perf_counter() - started:.0f}s")
 
 
 if __name__ == "__main__":

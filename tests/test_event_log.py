@@ -43,9 +43,21 @@ async def test_event_rows_cannot_be_updated_deleted_or_truncated_by_the_applicat
 ) -> None:
     await _append(db, 1)
     for statement in ("UPDATE events SET type = 'x'", "DELETE FROM events", "TRUNCATE events"):
-        with pytest.raises(Exception, match="append-only"):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied"):
             async with db.writing() as unit:
                 await unit.execute(statement)
+    assert (await verify_chain(db)).ok
+
+
+async def test_the_triggers_refuse_changes_to_events_even_to_a_privileged_role(
+    db: Database, superuser: asyncpg.Connection
+) -> None:
+    """Behind the grants (tests/test_least_privilege.py), the triggers hold for a role that
+    has the privilege, unless it is a superuser who switches them off."""
+    await _append(db, 1)
+    for statement in ("UPDATE events SET type = 'x'", "DELETE FROM events", "TRUNCATE events"):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+            await superuser.execute(statement)
     assert (await verify_chain(db)).ok
 
 

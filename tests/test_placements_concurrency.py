@@ -149,6 +149,49 @@ def scripts(area: Area, index: int) -> list[tuple[str, list[Step]]]:
     ]
 
 
+async def assert_one_history_per_placement(
+    superuser: asyncpg.Connection, pids: list[str], answers: list[Answer]
+) -> int:
+    """Every answer is one a race may give; each placement's events are versions 1..its
+    version, walking only allowed moves to its state; the chain is gap-free and holds
+    exactly those events. The number of events sealed."""
+    final = {
+        str(r["id"]): (r["status"], r["version"])
+        for r in await superuser.fetch("SELECT id, status, version FROM placements")
+    }
+    for a in answers:
+        if a.status == 404:
+            # a provider's access ends when the placement is declined or cancelled
+            assert a.actor == "provider", a
+            assert final[pids[a.placement]][0] in ("declined", "cancelled"), a
+        else:
+            assert a.status in FINE, a
+    print("\nanswers:", sorted(Counter(a.status for a in answers).items()))
+    print("final states:", sorted(Counter(s for s, _ in final.values()).items()))
+
+    for pid in pids:
+        status, version = final[pid]
+        events = await superuser.fetch(
+            "SELECT subject_version, type, data->>'status' AS status FROM events "
+            "WHERE subject_type = 'placement' AND subject_id = $1 ORDER BY seq",
+            uuid.UUID(pid),
+        )
+        assert [e["subject_version"] for e in events] == list(range(1, version + 1))
+        assert events[-1]["status"] == status
+        walk = [e["status"] for e in events]
+        assert walk[0] == "requested"
+        for before, after, e in zip(walk, walk[1:], events[1:], strict=False):
+            if before == after:
+                assert e["type"] in KEEPS_STATUS, (pid, e)
+            else:
+                assert (before, after) in MOVES, (pid, walk)
+    seqs = [r["seq"] for r in await superuser.fetch("SELECT seq FROM events ORDER BY seq")]
+    assert seqs == list(range(1, len(seqs) + 1))  # gap-free, no duplicate
+    assert await superuser.fetchval("SELECT seq FROM event_chain_head") == len(seqs)
+    assert sum(v for _, v in final.values()) == len(seqs)
+    return len(seqs)
+
+
 async def run_client(
     client: httpx.AsyncClient, index: int, pid: str, actor: str, steps: list[Step]
 ) -> list[Answer]:
@@ -185,43 +228,10 @@ async def test_32_clients_racing_on_8_placements_lose_and_duplicate_no_event(
     assert len(clients) == PLACEMENTS * CLIENTS_PER_PLACEMENT == 32
     answers = [a for batch in await asyncio.gather(*clients) for a in batch]
 
-    final = {
-        str(r["id"]): (r["status"], r["version"])
-        for r in await superuser.fetch("SELECT id, status, version FROM placements")
-    }
-    for a in answers:
-        if a.status == 404:
-            # a provider's access ends when the placement is declined or cancelled
-            assert a.actor == "provider", a
-            assert final[pids[a.placement]][0] in ("declined", "cancelled"), a
-        else:
-            assert a.status in FINE, a
-    print("\nanswers:", sorted(Counter(a.status for a in answers).items()))
-    print("final states:", sorted(Counter(s for s, _ in final.values()).items()))
-
-    for pid in pids:
-        status, version = final[pid]
-        events = await superuser.fetch(
-            "SELECT subject_version, type, data->>'status' AS status FROM events "
-            "WHERE subject_type = 'placement' AND subject_id = $1 ORDER BY seq",
-            uuid.UUID(pid),
-        )
-        assert [e["subject_version"] for e in events] == list(range(1, version + 1))
-        assert events[-1]["status"] == status
-        walk = [e["status"] for e in events]
-        assert walk[0] == "requested"
-        for before, after, e in zip(walk, walk[1:], events[1:], strict=False):
-            if before == after:
-                assert e["type"] in KEEPS_STATUS, (pid, e)
-            else:
-                assert (before, after) in MOVES, (pid, walk)
-    seqs = [r["seq"] for r in await superuser.fetch("SELECT seq FROM events ORDER BY seq")]
-    assert seqs == list(range(1, len(seqs) + 1))  # gap-free, no duplicate
-    assert await superuser.fetchval("SELECT seq FROM event_chain_head") == len(seqs)
-    assert sum(v for _, v in final.values()) == len(seqs)
+    sealed = await assert_one_history_per_placement(superuser, pids, answers)
     result = await verify_chain(db)
     assert result.ok, result
-    assert result.checked == len(seqs)
+    assert result.checked == sealed
 
 
 async def test_concurrent_starts_never_take_an_unregistered_provider_over_the_threshold(

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import sys
 import uuid
 from collections.abc import Sequence
@@ -13,7 +14,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 
 from aphub.config import get_settings
-from aphub.db import Database, resolve_database_url
+from aphub.db import Database, resolve_database_url, resolve_migration_url
 from aphub.logs import configure_logging
 from aphub.migrate import migrate
 from aphub.progress import Counted, Steps, migrations_reported
@@ -25,12 +26,8 @@ def _database() -> Database:
 
 
 async def _migrate() -> None:
-    database = _database()
-    try:
-        with migrations_reported():
-            await migrate(database.url)
-    finally:
-        await database.dispose()
+    with migrations_reported():
+        await migrate(resolve_migration_url(get_settings()))
     print("database migrated to head")
 
 
@@ -48,6 +45,12 @@ def cmd_serve(args: argparse.Namespace) -> None:
         sys.exit(2)
     if args.workers > 1:
         _metrics_across_workers(settings.data_dir)
+    if settings.migrate_on_start:
+        # once, before the workers start (each would otherwise migrate on its start)
+        with migrations_reported():
+            asyncio.run(migrate(resolve_migration_url(settings)))
+        os.environ["APHUB_MIGRATE_ON_START"] = "false"
+        get_settings.cache_clear()
     base = f"http://{args.host}:{args.port}"
     print(
         f"aphub on {base}\n"
@@ -91,10 +94,9 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
     async def run() -> None:
         settings = get_settings()
+        await migrate(resolve_migration_url(settings))
         database = _database()
         try:
-            with migrations_reported():
-                await migrate(database.url)
             await load_demo(database, settings, only_if_empty=args.if_empty)
         finally:
             await database.dispose()
@@ -300,6 +302,7 @@ def cmd_jobs_serve(args: argparse.Namespace) -> None:
     async def run() -> None:
         database = _database()
         try:
+            await database.check_roles()
             await jobs.serve(database, settings, only)
         finally:
             await database.dispose()

@@ -8,6 +8,9 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# a plain lower-case identifier: role names are written into SQL
+ROLE_NAME = r"^[a-z_][a-z0-9_]{0,62}$"
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="APHUB_", extra="ignore")
@@ -48,9 +51,34 @@ class Settings(BaseSettings):
     )
     database_read_role: str = Field(
         default="aphub_reader",
-        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        pattern=ROLE_NAME,
         description="Role of the read pool's connections: reads everything, writes only the "
         "access log (created by the migrations)",
+    )
+    database_app_role: str = Field(
+        default="aphub_app",
+        pattern=ROLE_NAME,
+        description="Role of the write connections: the DML the hub needs, append-only on the "
+        "event log and the access log, no DDL (created by the migrations)",
+    )
+    migration_database_url: str | None = Field(
+        default=None,
+        description="Where the migrations run, as the role that owns the schema; unset: "
+        "database_url (or the embedded server's owner role)",
+    )
+    database_read_url: str | None = Field(
+        default=None,
+        description="Where read units connect, when not database_url (a login that is the "
+        "read role, for a pooler that drops the role startup parameter)",
+    )
+    database_replica_urls: str = Field(
+        default="",
+        description="Comma-separated URLs of streaming replicas that take read units",
+    )
+    database_prepared_statements: bool = Field(
+        default=True,
+        description="Named prepared statements and the statement caches; off for a pooler in "
+        "transaction mode without prepared statement support (PgBouncer before 1.21)",
     )
     sharing_policy: Path | None = Field(
         default=None,
@@ -97,6 +125,10 @@ class Settings(BaseSettings):
     webhook_log_days: int = Field(
         default=30, ge=1, le=366, description="How long delivery attempts are listed"
     )
+
+    @property
+    def replica_urls(self) -> list[str]:
+        return [url.strip() for url in self.database_replica_urls.split(",") if url.strip()]
 
 
 @lru_cache

@@ -26,7 +26,7 @@ from aphub.auth.keys import KeyRing
 from aphub.auth.rate_limit import RateLimiter
 from aphub.auth.tokens import TokenService
 from aphub.config import Settings, get_settings
-from aphub.db import Database, resolve_database_url
+from aphub.db import Database, resolve_database_url, resolve_migration_url
 from aphub.docs import mount_docs
 from aphub.errors import PROBLEM_JSON, install_error_handlers, problem_responses
 from aphub.graphql.schema import graphql_router
@@ -174,10 +174,10 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned: Database | None = None
         if getattr(app.state, "db", None) is None:
-            url = resolve_database_url(settings)
             if settings.migrate_on_start:
-                await migrate(url)
-            owned = app.state.db = Database(url, settings)
+                await migrate(resolve_migration_url(settings))
+            owned = app.state.db = Database(resolve_database_url(settings), settings)
+            await owned.check_roles()
         # events a previous process committed but did not live to seal
         await app.state.db.seal_events()
         job = jobs.start(app.state.db, settings) if settings.jobs else []

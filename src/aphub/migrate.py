@@ -8,7 +8,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from aphub.db import Database
@@ -35,7 +35,13 @@ def head_revisions() -> set[str]:
     return set(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
+# Several workers or instances starting at once each migrate on start: one at a time, the
+# later ones finding the schema at head already.
+_MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('aphub:migrations', 0))"
+
+
 def _upgrade(connection: Connection, config: Config) -> None:
+    connection.execute(text(_MIGRATION_LOCK))
     config.attributes["connection"] = connection
     command.upgrade(config, "heads")
 

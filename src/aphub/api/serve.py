@@ -157,14 +157,15 @@ async def _serve(endpoint: Endpoint, request: Request) -> Response:
     database: Database = request.app.state.db
     if signature.unit is None:
         return answer(endpoint, await endpoint.handler(**kwargs))
+    client = principal.client_id if principal is not None else None
     if not endpoint.writes:
-        async with database.reading() as reading:
+        async with database.reading(client) as reading:
             kwargs["unit"] = reading
             result = await endpoint.handler(**kwargs)
         response = answer(endpoint, result)
         link_next(endpoint, request, result, response)
         return response
-    async with database.writing() as unit:
+    async with database.writing(client) as unit:
         if key is not None and principal is not None:
             digest = idempotency.request_hash(request.method, request.url.path, raw)
             unit.claim_idempotency_key(idempotency.KeyClaim(principal.client_id, key, digest))

@@ -3,7 +3,12 @@ units of work through which everything reaches it (`units`), in SQL with named
 parameters (`sql`)."""
 
 from aphub.db.database import Database
-from aphub.db.embedded import async_url, resolve_database_url, start_embedded_postgres
+from aphub.db.embedded import (
+    async_url,
+    resolve_database_url,
+    resolve_migration_url,
+    start_embedded_postgres,
+)
 from aphub.db.pool import DatabaseUnavailable
 from aphub.db.sql import Statement, with_ctes
 from aphub.db.units import ReadUnit, WriteUnit
@@ -16,6 +21,7 @@ __all__ = [
     "WriteUnit",
     "async_url",
     "resolve_database_url",
+    "resolve_migration_url",
     "start_embedded_postgres",
     "with_ctes",
 ]

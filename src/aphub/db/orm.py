@@ -79,10 +79,22 @@ def _json_text(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-def create_orm_engine(url: str) -> AsyncEngine:
-    return create_async_engine(
+def create_orm_engine(url: str, *, prepared_statements: bool = True) -> AsyncEngine:
+    """The ORM's engine. Without `prepared_statements` (a pooler in transaction mode
+    that does not support them) SQLAlchemy keeps no prepared statements of its own either:
+    each is prepared unnamed just before it runs, since a kept unnamed one would be the
+    next statement's by then."""
+    engine: AsyncEngine
+
+    def connect() -> Any:
+        return engine.sync_engine.dialect.dbapi.connect(  # type: ignore[union-attr]
+            async_creator_fn=_borrow,
+            prepared_statement_cache_size=100 if prepared_statements else 0,
+        )
+
+    engine = create_async_engine(
         make_url(url).set(drivername="postgresql+aphub_asyncpg"),
-        async_creator=_borrow,
+        creator=connect,
         poolclass=BorrowedConnections,
         pool_reset_on_return=None,
         isolation_level="AUTOCOMMIT",
@@ -90,3 +102,4 @@ def create_orm_engine(url: str) -> AsyncEngine:
         json_serializer=_json_text,
         json_deserializer=orjson.loads,
     )
+    return engine

@@ -92,11 +92,16 @@ class ConnectionPool:
         size: int,
         *,
         server_settings: dict[str, str],
+        statement_cache_size: int = 100,
         acquire_timeout: float = 10.0,
         connect_timeout: float = 5.0,
     ) -> None:
         self._dsn = dsn
         self._settings = server_settings
+        # 0: no named prepared statements at all (asyncpg then uses the unnamed one, which
+        # a pooler in transaction mode keeps on one server connection: it is parsed and
+        # run before the Sync that ends the exchange)
+        self._statement_cache_size = statement_cache_size
         self._slots = asyncio.Semaphore(size)
         self._idle: deque[HubConnection] = deque()
         self._acquire_timeout = acquire_timeout
@@ -115,6 +120,7 @@ class ConnectionPool:
             connection: HubConnection = await asyncpg.connect(
                 self._dsn,
                 server_settings=self._settings,
+                statement_cache_size=self._statement_cache_size,
                 connection_class=HubConnection,
                 timeout=self._connect_timeout,
             )

@@ -18,6 +18,8 @@ from typing import Any
 # after a colon that follows no name or colon: `x::text` is a cast, `:org::uuid` the
 # parameter `org` cast to uuid.
 _TOKEN = re.compile(r"'(?:[^']|'')*'|(?<![:\w\\]):([A-Za-z_]\w*)")
+# a statement that changes rows (in a read unit: an audited read's access-log row)
+_WRITES = re.compile(r"\b(INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +28,7 @@ class Compiled:
 
     sql: str
     names: tuple[str, ...]
+    writes: bool = False  # a read unit on a replica runs it on the primary
 
     def args(self, params: Mapping[str, Any]) -> list[Any]:
         try:
@@ -56,7 +59,7 @@ def _compile(sql: str) -> Compiled:
             numbers[name] = len(numbers) + 1
         return f"${numbers[name]}"
 
-    return Compiled(_TOKEN.sub(number, sql), tuple(numbers))
+    return Compiled(_TOKEN.sub(number, sql), tuple(numbers), bool(_WRITES.search(sql)))
 
 
 def with_ctes(ctes: Sequence[tuple[str, str]], final: str) -> str:

@@ -4,8 +4,12 @@ A unit's mode is fixed when it opens:
 
 - a `ReadUnit` runs each statement on its own (autocommit) on a connection of the read
   pool, whose role may read every table and write nothing but the access log
-  (`aphub.db.roles`): a read's audit row travels in the statement that reads, and a write
-  through a read unit fails loudly;
+  (migration 0014): a read's audit row travels in the statement that reads, and a write
+  through a read unit fails loudly. With read replicas (`aphub.db.replicas`) a read unit
+  for an API client reads a replica, unless that client has just written; a statement
+  that writes (an audited read: its access-log row) still runs on the primary, on a
+  second connection the unit takes when it first needs it, so the audit row is written
+  by the statement that reads, as without replicas;
 - a `WriteUnit` is one transaction on a connection of the write pool. It begins with its
   first statement, commits when its block ends without error (writing its events to the
   outbox and any Idempotency-Key answer first) and rolls back otherwise, then runs the
@@ -19,7 +23,6 @@ statement and ORM call holds the unit's lock.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
@@ -30,7 +33,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from aphub.db.orm import borrowed
 from aphub.db.pool import ConnectionPool, DatabaseUnavailable, HubConnection, is_connection_error
+from aphub.db.session import TaskLock, UnitSession
 from aphub.db.sql import Statement, compiled
+
+# where the primary's WAL is now (`aphub.db.replicas`)
+WAL_POSITION = "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint"
 
 if TYPE_CHECKING:
     from aphub.db.database import Database
@@ -42,94 +49,36 @@ log = logging.getLogger(__name__)
 Record = Mapping[str, Any]
 
 
-class TaskLock:
-    """A lock the holding task may re-enter (AsyncSession's methods call one another)."""
-
-    def __init__(self) -> None:
-        self._lock = asyncio.Lock()
-        self._owner: asyncio.Task[Any] | None = None
-        self._depth = 0
-
-    async def __aenter__(self) -> None:
-        task = asyncio.current_task()
-        if self._owner is task and task is not None:
-            self._depth += 1
-            return
-        await self._lock.acquire()
-        self._owner, self._depth = task, 1
-
-    async def __aexit__(self, *_exc: object) -> None:
-        self._depth -= 1
-        if self._depth == 0:
-            self._owner = None
-            self._lock.release()
-
-
-class UnitSession(AsyncSession):
-    """The ORM session of one unit: on the unit's connection, one call at a time."""
-
-    def __init__(self, unit: ReadUnit) -> None:
-        super().__init__(bind=unit.database.orm, expire_on_commit=False)
-        self._unit = unit
-
-    async def _call(self, method: Callable[..., Awaitable[Any]], *args: Any, **kw: Any) -> Any:
-        unit = self._unit
-        async with unit.lock:
-            await unit._ready_for_orm()
-            token = borrowed.set(unit.connection)
-            try:
-                return await method(*args, **kw)
-            except BaseException as exc:
-                unit._failed_with(exc)
-                raise
-            finally:
-                borrowed.reset(token)
-
-    async def execute(self, *args: Any, **kw: Any) -> Any:
-        return await self._call(super().execute, *args, **kw)
-
-    async def scalar(self, *args: Any, **kw: Any) -> Any:
-        return await self._call(super().scalar, *args, **kw)
-
-    async def scalars(self, *args: Any, **kw: Any) -> Any:
-        return await self._call(super().scalars, *args, **kw)
-
-    async def get(self, *args: Any, **kw: Any) -> Any:
-        return await self._call(super().get, *args, **kw)
-
-    async def flush(self, *args: Any, **kw: Any) -> None:
-        await self._call(super().flush, *args, **kw)
-
-    async def refresh(self, *args: Any, **kw: Any) -> None:
-        await self._call(super().refresh, *args, **kw)
-
-    async def delete(self, *args: Any, **kw: Any) -> None:
-        await self._call(super().delete, *args, **kw)
-
-    async def commit(self) -> None:
-        raise RuntimeError("a unit's session never commits: the unit does")
-
-    async def rollback(self) -> None:
-        raise RuntimeError("a unit's session never rolls back: the unit does")
-
-
 class ReadUnit:
     """Reads, each statement standing alone, on a read-pool connection (see the module)."""
 
     # whether statements run in a transaction that may yet roll back
     transactional = False
 
-    def __init__(self, database: Database, pool: ConnectionPool) -> None:
+    def __init__(self, database: Database, pool: ConnectionPool, client: str | None = None) -> None:
         self.database = database
+        self.client = client  # the API client the unit works for (replicas: read-your-writes)
         self._pool = pool
         self._connection: HubConnection | None = None
+        # on a replica: the primary's read connection for statements that write
+        self._primary: HubConnection | None = None
         self.lock = TaskLock()
         self._session: UnitSession | None = None
         self._discard = False
 
     async def __aenter__(self) -> ReadUnit:
+        replicas = self.database.replicas
+        if replicas is not None and self.client is not None and not self.transactional:
+            taken = await replicas.acquire(self.client)
+            if taken is not None:
+                self._pool, self._connection = taken
+                return self
         self._connection = await self._pool.acquire()
         return self
+
+    @property
+    def on_replica(self) -> bool:
+        return self._pool is not self.database.reads and not self.transactional
 
     async def __aexit__(self, *exc: object) -> None:
         await self._release()
@@ -152,23 +101,23 @@ class ReadUnit:
     async def fetch(self, sql: str, /, **params: Any) -> list[asyncpg.Record]:
         async with self.lock:
             await self._before_statement()
-            rows: list[asyncpg.Record] = await self._run(self.connection.fetch, sql, params)
+            rows: list[asyncpg.Record] = await self._run("fetch", sql, params)
             return rows
 
     async def fetchrow(self, sql: str, /, **params: Any) -> Any:
         async with self.lock:
             await self._before_statement()
-            return await self._run(self.connection.fetchrow, sql, params)
+            return await self._run("fetchrow", sql, params)
 
     async def fetchval(self, sql: str, /, **params: Any) -> Any:
         async with self.lock:
             await self._before_statement()
-            return await self._run(self.connection.fetchval, sql, params)
+            return await self._run("fetchval", sql, params)
 
     async def execute(self, sql: str, /, **params: Any) -> str:
         async with self.lock:
             await self._before_statement()
-            status: str = await self._run(self.connection.execute, sql, params)
+            status: str = await self._run("execute", sql, params)
             return status
 
     def after_rollback(self, sql: str, /, **params: Any) -> None:
@@ -177,20 +126,25 @@ class ReadUnit:
 
     # --- machinery ---------------------------------------------------------------------
 
-    async def _run(
-        self,
-        method: Callable[..., Awaitable[Any]],
-        sql: str,
-        params: Mapping[str, Any],
-    ) -> Any:
+    async def _run(self, method: str, sql: str, params: Mapping[str, Any]) -> Any:
+        """Run `sql` with asyncpg's `method` (fetch, fetchrow, ...) on the unit's
+        connection, or on the primary if the unit reads a replica and `sql` writes."""
         statement = compiled(sql)
         for observer in self.database.observers:
             observer(statement.sql)
         try:
-            return await method(statement.sql, *statement.args(params))
+            connection = self.connection
+            if statement.writes and self.on_replica:
+                connection = await self._primary_connection()
+            return await getattr(connection, method)(statement.sql, *statement.args(params))
         except BaseException as exc:
             self._failed_with(exc)
             raise
+
+    async def _primary_connection(self) -> HubConnection:
+        if self._primary is None:
+            self._primary = await self.database.reads.acquire()
+        return self._primary
 
     def _failed_with(self, exc: BaseException) -> None:
         """A statement failed: a lost connection is a 503 (and the pool's other idle
@@ -207,8 +161,10 @@ class ReadUnit:
         lost = (self._connection is not None and self._connection.is_closed()) or (
             isinstance(exc, asyncpg.InterfaceError) and "another operation" in str(exc)
         )
-        if is_connection_error(exc) or lost:
+        if is_connection_error(exc) or lost or _ended_while_idle(exc):
             self._pool.expire_idle()
+            if self._primary is not None:
+                self.database.reads.expire_idle()
             raise DatabaseUnavailable() from exc
 
     async def _flush_orm(self) -> None:
@@ -223,6 +179,9 @@ class ReadUnit:
         """What must happen before the ORM runs a statement (a write unit begins)."""
 
     async def _release(self) -> None:
+        primary, self._primary = self._primary, None
+        if primary is not None:
+            self.database.reads.release(primary, discard=self._discard)
         connection, self._connection = self._connection, None
         if connection is None:
             return
@@ -242,6 +201,17 @@ BeforeCommit = Callable[["WriteUnit"], Awaitable[None]]
 
 
 @lru_cache(maxsize=256)
+def _ended_while_idle(exc: BaseException) -> bool:
+    """A connection the server ended while it sat idle in the pool (a restart,
+    `pg_terminate_backend`) can leave asyncpg's protocol still consuming the server's
+    error: the next statement fails with an internal client error, not a closed
+    connection. A unit runs one statement at a time, so on its connection this means the
+    connection is lost, not misused."""
+    return isinstance(exc, asyncpg.exceptions._base.InternalClientError) and (
+        "cannot switch to state" in str(exc)
+    )
+
+
 def _riding(sql: str, claim_sql: str) -> str:
     """`sql` (a SELECT of at most one row) with the Idempotency-Key claim in front of it,
     in one statement: the claim's row, whether `sql` found a row, and that row."""
@@ -257,8 +227,8 @@ class WriteUnit(ReadUnit):
 
     transactional = True
 
-    def __init__(self, database: Database, pool: ConnectionPool) -> None:
-        super().__init__(database, pool)
+    def __init__(self, database: Database, pool: ConnectionPool, client: str | None = None) -> None:
+        super().__init__(database, pool, client)
         self._begun = False
         self._failed = False
         self._claim: KeyClaim | None = None
@@ -273,6 +243,7 @@ class WriteUnit(ReadUnit):
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        position = 0
         try:
             if exc_info[1] is None:
                 try:
@@ -282,10 +253,30 @@ class WriteUnit(ReadUnit):
                     raise
             else:
                 await self._rollback()
+            if self.committed and self._remembered():
+                position = await self._wal_position()
         finally:
             await self._release()
         if self.committed and self.events_appended:
-            await self.database.seal_events()
+            sealed_at = await self.database.seal_events()
+            position = max(position, sealed_at or 0)
+        replicas = self.database.replicas
+        if position and replicas is not None and self.client is not None:
+            replicas.wrote(self.client, position)
+
+    async def _wal_position(self) -> int:
+        """Where the primary's WAL is, just after this unit committed (0 if it cannot be
+        said: the change is committed whatever happens here)."""
+        try:
+            return int(await self.connection.fetchval(WAL_POSITION))
+        except Exception:
+            log.warning("the WAL position after a commit is unknown", exc_info=True)
+            self._discard = True
+            return 0
+
+    def _remembered(self) -> bool:
+        """Whether where this write left the WAL is kept, for read-your-writes."""
+        return self.client is not None and self.database.replicas is not None
 
     # --- what a change needs of its unit -------------------------------------------------
 
@@ -367,10 +358,8 @@ class WriteUnit(ReadUnit):
             await self._flush_orm()
             await self._begin()
             if claim.checked:  # another task's statement carried it meanwhile
-                return await self._run(self.connection.fetchrow, sql, params)
-            row = await self._run(
-                self.connection.fetchrow, _riding(sql, claim.sql), {**params, **claim.params()}
-            )
+                return await self._run("fetchrow", sql, params)
+            row = await self._run("fetchrow", _riding(sql, claim.sql), {**params, **claim.params()})
             claim.check(row)
             if not row["target_found"]:
                 return None
@@ -390,7 +379,7 @@ class WriteUnit(ReadUnit):
     async def _check_claim(self) -> None:
         claim = self._claim
         if claim is not None and not claim.checked:
-            claim.check(await self._run(self.connection.fetchrow, claim.sql, claim.params()))
+            claim.check(await self._run("fetchrow", claim.sql, claim.params()))
 
     async def _before_statement(self) -> None:
         await self._flush_orm()

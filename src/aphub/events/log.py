@@ -25,6 +25,7 @@ import orjson
 
 from aphub.db import WriteUnit
 from aphub.db.sql import compiled
+from aphub.db.units import WAL_POSITION
 from aphub.ids import uuid7
 
 log = logging.getLogger(__name__)
@@ -202,29 +203,18 @@ async def write_outbox(unit: WriteUnit) -> None:
     unit.appended_events()
 
 
-_HEAD = "SELECT seq, hash FROM event_chain_head WHERE id = 1 FOR UPDATE"
+# The chain moves only through two functions that run as the schema's owner (migration
+# 0021): the application role reads the log but cannot write it directly. The head's row
+# lock is taken by the first and held until the pass commits.
+_HEAD = "SELECT seq, hash FROM event_log_head()"
 _OUTBOX = (
     "SELECT n, id, type, occurred_at, actor_organisation_id, actor_client_id, subject_type, "
     "subject_id, subject_version, child_id, data::text AS data FROM event_outbox "
     "ORDER BY n LIMIT :batch"
 )
-# A batch in one statement: its events into the chain (the outbox's columns with `seq`
-# after `id`, then the hashes), its outbox rows out by key, and the new head.
-_SEAL = (
-    "WITH sealed AS (INSERT INTO events (id, seq, type, occurred_at, actor_organisation_id, "
-    "actor_client_id, subject_type, subject_id, subject_version, child_id, data, prev_hash, "
-    "hash) SELECT id, seq, type, occurred_at, actor_organisation_id, actor_client_id, "
-    "subject_type, subject_id, subject_version, child_id, data::jsonb, prev_hash, hash "
-    "FROM unnest(:id::uuid[], :seq::bigint[], :type::text[], :occurred_at::timestamptz[], "
-    ":actor_organisation_id::uuid[], :actor_client_id::text[], :subject_type::text[], "
-    ":subject_id::uuid[], :subject_version::int[], :child_id::uuid[], :data::text[], "
-    ":prev_hash::text[], :hash::text[]) "
-    "AS e(id, seq, type, occurred_at, actor_organisation_id, actor_client_id, "
-    "subject_type, subject_id, subject_version, child_id, data, prev_hash, hash)), "
-    "moved AS (DELETE FROM event_outbox WHERE n = ANY(:moved::bigint[])) "
-    "UPDATE event_chain_head SET seq = :head_seq, hash = :head_hash WHERE id = 1"
-)
-_SEALED_COLUMNS = ("id", "seq", *OUTBOX_COLUMNS[1:], "prev_hash", "hash")
+# A batch in one statement: these outbox rows into the chain after its head, in this
+# order, with these hashes; out of the outbox; and the head moved on.
+_SEAL = "SELECT event_log_seal(:moved::bigint[], :hashes::text[])"
 
 
 async def seal_pass(connection: Any, batch: int = 5000) -> int:
@@ -245,21 +235,20 @@ async def seal_pass(connection: Any, batch: int = 5000) -> int:
             outbox = await connection.fetch(outbox_sql.sql, *outbox_sql.args({"batch": batch}))
             if not outbox:
                 break
-            columns: dict[str, list[Any]] = {name: [] for name in _SEALED_COLUMNS}
+            hashes: list[str] = []
             for row in outbox:
                 seq += 1
                 fields = {k: row[k] for k in OUTBOX_COLUMNS}
                 fields["data"] = orjson.loads(row["data"])
-                digest = chain_hash(prev, hashed_fields(**fields, seq=seq))
-                values = {**{k: row[k] for k in OUTBOX_COLUMNS}, "seq": seq}
-                values.update(prev_hash=prev, hash=digest)
-                for name, column in columns.items():
-                    column.append(values[name])
-                prev = digest
+                prev = chain_hash(prev, hashed_fields(**fields, seq=seq))
+                hashes.append(prev)
             # by key, never by range: a row with a lower `n` may commit after this read
-            params: dict[str, Any] = {**columns, "moved": [row["n"] for row in outbox]}
-            params.update(head_seq=seq, head_hash=prev)
-            await connection.execute(seal_sql.sql, *seal_sql.args(params))
+            moved = [row["n"] for row in outbox]
+            moved_to = await connection.fetchval(
+                seal_sql.sql, *seal_sql.args({"moved": moved, "hashes": hashes})
+            )
+            if moved_to != seq:  # the head moved under the pass: its lock says it cannot
+                raise RuntimeError("the event chain's head moved during a sealing pass")
             sealed += len(outbox)
             if len(outbox) < batch:
                 break
@@ -280,12 +269,17 @@ class Sealer:
     hold them all.
     """
 
-    def __init__(self, connect: Callable[[], Awaitable[Any]]) -> None:
+    def __init__(
+        self, connect: Callable[[], Awaitable[Any]], *, track_position: bool = False
+    ) -> None:
         self._connect = connect  # opens an asyncpg connection
         self._connection: Any = None
         self._lock = asyncio.Lock()
         self._requested = 0
         self._done = 0
+        # with read replicas: where the primary's WAL was after the last pass
+        self._track_position = track_position
+        self.position = 0
 
     async def close(self) -> None:
         async with self._lock:
@@ -293,17 +287,21 @@ class Sealer:
                 connection, self._connection = self._connection, None
                 await connection.close()
 
-    async def seal(self) -> None:
+    async def seal(self) -> int | None:
+        """Wait until the events committed before this call are sealed; where the
+        primary's WAL was then (when tracked), or None if they could not be sealed."""
         self._requested += 1
         ticket = self._requested
         async with self._lock:
             if self._done >= ticket:
-                return
+                return self.position
             covers = self._requested
             try:
                 if self._connection is None or self._connection.is_closed():
                     self._connection = await self._connect()
                 await seal_pass(self._connection)
+                if self._track_position:
+                    self.position = int(await self._connection.fetchval(WAL_POSITION))
             except Exception:
                 # the events are committed in the outbox; the next pass (any request's, or
                 # the one at start-up) seals them. The caller's change has committed, so
@@ -312,5 +310,6 @@ class Sealer:
                 if self._connection is not None:
                     self._connection.terminate()  # a fresh one for the next pass
                     self._connection = None
-                return
+                return None
             self._done = covers
+            return self.position

@@ -74,7 +74,9 @@ class UnitPerOperation(SchemaExtension):
             yield
             return
         mutation = self.execution_context.operation_type is OperationType.MUTATION
-        unit = context.database.writing() if mutation else context.database.reading()
+        client = context._principal.client_id if context._principal is not None else None
+        database = context.database
+        unit = database.writing(client) if mutation else database.reading(client)
         await unit.__aenter__()
         context._unit = unit
         failure: BaseException | None = None
