@@ -154,8 +154,14 @@ async def run(
     await _check_filters(uow, report, query)
     today = england_today()
     rows = await uow.fetch(
-        _statement(report, principal.organisation_type, _absent(query)),
-        org=principal.organisation_id,
+        gate.audited_page(_statement(report, principal.organisation_type, _absent(query))),
+        **gate.page_audit_params(
+            principal,
+            query.limit,
+            action="report",
+            surface="rest",
+            categories=report.categories,
+        ),
         today=today,
         date_from=getattr(query, "date_from", None),
         date_to=getattr(query, "date_to", None),
@@ -166,10 +172,6 @@ async def run(
         limit=query.limit + 1,
     )
     page = rows[: query.limit]
-    named = [c for r in page for c in r["child_ids"] or () if c is not None]
-    await gate.record_list_access(
-        uow, principal, named, action="report", surface="rest", categories=report.categories
-    )
     columns = shown_columns(report, principal.organisation_type)
     return {
         "report": report.slug,
