@@ -275,16 +275,18 @@ async def record_list_access(
     uow.after_rollback(statements.RECORD_ACCESS_MANY, **params)
 
 
-def audited_page(sql: str) -> str:
+def audited_page(sql: str, columns: tuple[str, ...]) -> str:
     """`sql`, a page of rows in `key` order each naming the children it shows in
     `child_ids` (one row more than is shown, to know whether another page follows),
     with the audit row for the children of the rows shown written by the same
-    statement: one round trip a page, and no page read without its audit."""
-    return _audited_page(sql)
+    statement: one round trip a page, and no page read without its audit. It answers
+    `columns` (names the caller may see) and then `key`, in key order."""
+    return _audited_page(sql, columns)
 
 
 @cache
-def _audited_page(sql: str) -> str:
+def _audited_page(sql: str, columns: tuple[str, ...]) -> str:
+    shown = "".join(f'a."{name}", ' for name in columns)
     return (
         f"WITH answer AS ({sql}), named AS (SELECT DISTINCT n.child_id "
         "FROM (SELECT a.child_ids FROM answer a ORDER BY a.key LIMIT :shown) s, "
@@ -294,7 +296,7 @@ def _audited_page(sql: str) -> str:
         "SELECT gen_random_uuid(), :org, :client, array_agg(named.child_id), :action, "
         ":surface, 'allowed', ARRAY[]::text[], :categories, :policy_version FROM named "
         "HAVING count(*) > 0) "
-        "SELECT * FROM answer ORDER BY key"
+        f"SELECT {shown}a.key FROM answer a ORDER BY a.key"
     )
 
 
