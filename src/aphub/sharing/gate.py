@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from aphub.auth.principal import Principal
@@ -284,7 +284,7 @@ def audited_page(sql: str, columns: tuple[str, ...]) -> str:
     return _audited_page(sql, columns)
 
 
-@cache
+@lru_cache(maxsize=1024)
 def _audited_page(sql: str, columns: tuple[str, ...]) -> str:
     shown = "".join(f'a."{name}", ' for name in columns)
     return (
