@@ -5,6 +5,7 @@ other LA's child absent everywhere, CSV equal to JSON, filters, paging, refusals
 from __future__ import annotations
 
 import csv
+import uuid
 from typing import Any
 
 import asyncpg
@@ -253,6 +254,24 @@ async def test_a_report_read_is_audited_as_a_read_of_the_children_it_names(
     (row,) = rows
     assert set(row["child_ids"]) == {area.children["ben"], area.children["cal"]}
     assert (row["action"], row["categories"]) == ("report", ["placement"])
+
+
+async def test_the_audit_names_only_the_children_of_the_rows_shown(
+    client: httpx.AsyncClient, area: ReportArea, superuser: asyncpg.Connection
+) -> None:
+    """A page reads one row more than it shows (to know whether another follows): that
+    row's child is not read, and a page that shows no row audits nothing."""
+    first = await get(client, area.headers["la"], "reviews-overdue", limit=1)
+    (shown,) = first["items"]
+    assert first["next_cursor"]
+    await get(client, area.headers["school"], "children-out-of-education")  # none of its
+    rows = await superuser.fetch(
+        "SELECT organisation_id, child_ids FROM access_log WHERE organisation_id = ANY($1::uuid[])",
+        [area.la.id, area.school.id],
+    )
+    assert [(r["organisation_id"], r["child_ids"]) for r in rows] == [
+        (area.la.id, [uuid.UUID(shown["child_id"])])
+    ]
 
 
 async def test_columns_outside_the_callers_categories_are_absent_from_json_and_csv(

@@ -54,6 +54,8 @@ class Placement(Base):
         Index("ix_placements_provider_id_child_id", "provider_id", "child_id"),
         Index("ix_placements_commissioner_id_child_id", "commissioner_id", "child_id"),
         Index("ix_placements_status_id", "status", "id"),
+        # the provider oversight reports (migration 0024)
+        Index("ix_placements_provider_id_status", "provider_id", "status"),
         # no index on updated_at, and fillfactor 90 (migration 0013): a transition that
         # changes no indexed column is a HOT update, writing no index entry
     )

@@ -4,9 +4,14 @@ on its own: each report module composes them with the sharing layer's condition.
 
 from __future__ import annotations
 
+import re
+
 from aphub.reports.declaration import Column
 
 ORG = ":org::uuid"
+# The parameters of the optional filters. Each is written `(:name::type IS NULL OR ...)`,
+# a condition `without_filters` can drop whole when the caller does not give it.
+OPTIONAL = ("date_from", "date_to", "provider", "commissioner", "school")
 # the filters on placement row `p`
 PLACEMENT_FILTERS = (
     "(:provider::uuid IS NULL OR p.provider_id = :provider::uuid) "
@@ -22,6 +27,29 @@ def period(expression: str) -> str:
         f"(:date_from::date IS NULL OR {expression} >= :date_from::date) "
         f"AND (:date_to::date IS NULL OR {expression} <= :date_to::date)"
     )
+
+
+_OPTIONAL_START = re.compile(r"\(:(\w+)::\w+ IS NULL OR ")
+
+
+def without_filters(sql: str, absent: frozenset[str]) -> str:
+    """`sql` with each optional filter on a parameter in `absent` replaced by `true`
+    (the parameter will be null: the condition holds for every row)."""
+    parts: list[str] = []
+    at = 0
+    for match in _OPTIONAL_START.finditer(sql):
+        if match.start() < at or match.group(1) not in absent:
+            continue
+        depth, end = 0, match.start()
+        while True:  # to the parenthesis that closes the condition (no literals inside)
+            char = sql[end]
+            depth += (char == "(") - (char == ")")
+            end += 1
+            if depth == 0:
+                break
+        parts += [sql[at : match.start()], "true"]
+        at = end
+    return "".join(parts) + sql[at:]
 
 
 # child `c`, placement `p`, provider `prov`, commissioner `comm`

@@ -21,17 +21,30 @@ USED_COLUMNS = (
 )
 
 
-def _used(organisation_type: str, statuses: str) -> str:
-    """Providers with the caller's visible placements in `statuses`, grouped."""
+def _used(organisation_type: str, statuses: str, providers: str) -> str:
+    """Providers among `providers` (a SELECT of organisation ids: the report's providers,
+    decided from the directory first, once per statement, so that only their placements
+    are read, by provider and status) with the caller's visible placements in
+    `statuses`, grouped."""
     return (
         "SELECT p.provider_id, count(*) AS your_placements, "  # noqa: S608 - no input
         "array_agg(p.id ORDER BY p.id) AS placement_ids, "
         "array_agg(DISTINCT p.child_id) AS child_ids FROM placements p "
         "JOIN children c ON c.id = p.child_id "
-        f"WHERE p.status IN {statuses} AND {PLACEMENT_FILTERS} "
+        f"WHERE p.status IN {statuses} AND p.provider_id = ANY(ARRAY({providers})) "
+        f"AND {PLACEMENT_FILTERS} "
         f"AND {placement_visible_with_child(organisation_type, ORG, active_policy())} "
         "AND p.provider_id > :after::uuid GROUP BY p.provider_id"
     )
+
+
+# providers whose registration is unregistered, or not recorded (a placement's provider is
+# always an organisation of type provider)
+UNREGISTERED_PROVIDERS = (
+    "SELECT o.id FROM organisations o LEFT JOIN provider_profiles r "
+    "ON r.organisation_id = o.id WHERE o.type = 'provider' "
+    "AND (r.registration_status IS NULL OR r.registration_status = 'unregistered')"
+)
 
 
 def _unregistered(organisation_type: str) -> str:
@@ -45,7 +58,7 @@ def _unregistered(organisation_type: str) -> str:
         "OR t.full_time_ehcp_or_looked_after > 0 THEN 'over' "
         f"WHEN t.full_time_pupils = {THRESHOLD_PUPILS - 1} THEN 'one_away' "
         "ELSE 'under' END AS threshold "
-        f"FROM ({_used(organisation_type, ACTIVE)}) u "
+        f"FROM ({_used(organisation_type, ACTIVE, UNREGISTERED_PROVIDERS)}) u "
         "JOIN organisations o ON o.id = u.provider_id "
         "LEFT JOIN provider_profiles pp ON pp.organisation_id = u.provider_id "
         "CROSS JOIN LATERAL (SELECT count(*) AS full_time_pupils, "
@@ -53,7 +66,6 @@ def _unregistered(organisation_type: str) -> str:
         "AS full_time_ehcp_or_looked_after FROM placements a "
         "JOIN children fc ON fc.id = a.child_id WHERE a.provider_id = u.provider_id "
         f"AND a.status = 'active' AND a.hours_per_week >= {FULL_TIME_HOURS}) t "
-        "WHERE pp.registration_status IS NULL OR pp.registration_status = 'unregistered' "
         "ORDER BY u.provider_id LIMIT :limit"
     )
 
@@ -86,7 +98,7 @@ UNREGISTERED = Report(
 
 def _attention(organisation_type: str) -> str:
     concerns = (
-        "(SELECT count(*) FROM provider_concerns pc WHERE pc.provider_id = u.provider_id "
+        "(SELECT count(*) FROM provider_concerns pc WHERE pc.provider_id = o.id "
         "AND pc.category = 'safeguarding' AND pc.raised_at > :today::date - interval '12 months')"
     )
     reasons = (
@@ -101,15 +113,22 @@ def _attention(organisation_type: str) -> str:
         "CASE WHEN pp.safeguarding_policy_reviewed_on < :today::date - interval '12 months' "
         "THEN 'safeguarding_policy_out_of_date' END]::text[], NULL)"
     )
-    return (
-        "SELECT * FROM (SELECT u.provider_id AS key, u.child_ids, u.provider_id, "  # noqa: S608 - no input
-        "o.name AS provider_name, u.your_placements, u.placement_ids, pp.registration_status, "
-        "pp.qa_status, pp.qa_next_due_on, pp.qa_last_visit_on, "
+    # the providers needing attention, from the directory (a placement's provider is
+    # always an organisation of type provider): only their placements are then read
+    flagged = (
+        "SELECT * FROM (SELECT o.id, o.name, pp.registration_status, pp.qa_status, "  # noqa: S608 - no input
+        "pp.qa_next_due_on, pp.qa_last_visit_on, "
         f"{concerns} AS safeguarding_concerns, {reasons} AS reasons "
-        f"FROM ({_used(organisation_type, CURRENT)}) u "
-        "JOIN organisations o ON o.id = u.provider_id "
-        "LEFT JOIN provider_profiles pp ON pp.organisation_id = u.provider_id) r "
-        "WHERE cardinality(r.reasons) > 0 ORDER BY r.key LIMIT :limit"
+        "FROM organisations o LEFT JOIN provider_profiles pp ON pp.organisation_id = o.id "
+        "WHERE o.type = 'provider') f WHERE cardinality(f.reasons) > 0"
+    )
+    return (
+        f"WITH flagged AS ({flagged}) "  # noqa: S608 - no input
+        "SELECT u.provider_id AS key, u.child_ids, u.provider_id, f.name AS provider_name, "
+        "u.your_placements, u.placement_ids, f.registration_status, f.qa_status, "
+        "f.qa_next_due_on, f.qa_last_visit_on, f.safeguarding_concerns, f.reasons "
+        f"FROM ({_used(organisation_type, CURRENT, 'SELECT flagged.id FROM flagged')}) u "
+        "JOIN flagged f ON f.id = u.provider_id ORDER BY u.provider_id LIMIT :limit"
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from aphub.auth.principal import Principal
@@ -272,6 +273,47 @@ async def record_list_access(
     }
     await uow.execute(statements.RECORD_ACCESS_MANY, **params)
     uow.after_rollback(statements.RECORD_ACCESS_MANY, **params)
+
+
+def audited_page(sql: str, columns: tuple[str, ...]) -> str:
+    """`sql`, a page of rows in `key` order each naming the children it shows in
+    `child_ids` (one row more than is shown, to know whether another page follows),
+    with the audit row for the children of the rows shown written by the same
+    statement: one round trip a page, and no page read without its audit. It answers
+    `columns` (names the caller may see) and then `key`, in key order."""
+    return _audited_page(sql, columns)
+
+
+@lru_cache(maxsize=1024)
+def _audited_page(sql: str, columns: tuple[str, ...]) -> str:
+    shown = "".join(f'a."{name}", ' for name in columns)
+    return (
+        f"WITH answer AS ({sql}), named AS (SELECT DISTINCT n.child_id "
+        "FROM (SELECT a.child_ids FROM answer a ORDER BY a.key LIMIT :shown) s, "
+        "unnest(s.child_ids) AS n(child_id) WHERE n.child_id IS NOT NULL), "
+        "audit AS (INSERT INTO access_log (id, organisation_id, client_id, child_ids, action, "
+        "surface, outcome, rules, categories, policy_version) "
+        "SELECT gen_random_uuid(), :org, :client, array_agg(named.child_id), :action, "
+        ":surface, 'allowed', ARRAY[]::text[], :categories, :policy_version FROM named "
+        "HAVING count(*) > 0) "
+        f"SELECT {shown}a.key FROM answer a ORDER BY a.key"
+    )
+
+
+def page_audit_params(
+    principal: Principal, shown: int, *, action: str, surface: str, categories: tuple[str, ...]
+) -> dict[str, Any]:
+    """The parameters `audited_page` adds: who reads, how many rows are shown, and the
+    categories of what the rows say of the children."""
+    return {
+        "org": principal.organisation_id,
+        "client": principal.client_id,
+        "shown": shown,
+        "action": action,
+        "surface": surface,
+        "categories": sorted(categories),
+        "policy_version": active_policy().version,
+    }
 
 
 def require_write(decision: Decision, field_ids: list[str]) -> None:
