@@ -56,6 +56,21 @@ class Placement(Base):
         Index("ix_placements_status_id", "status", "id"),
         # the provider oversight reports (migration 0024)
         Index("ix_placements_provider_id_status", "provider_id", "status"),
+        # a provider's list (placements.listing): its current placements in id order, and
+        # its ended ones by end date (migration 0025)
+        Index(
+            "ix_placements_provider_current",
+            "provider_id",
+            "id",
+            postgresql_where=text("status IN ('requested', 'offered', 'active')"),
+        ),
+        Index(
+            "ix_placements_provider_ended",
+            "provider_id",
+            "actual_end_date",
+            "id",
+            postgresql_where=text("status = 'ended'"),
+        ),
         # no index on updated_at, and fillfactor 90 (migration 0013): a transition that
         # changes no indexed column is a HOT update, writing no index entry
     )

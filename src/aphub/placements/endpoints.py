@@ -17,7 +17,7 @@ from aphub.db import ReadUnit, WriteUnit
 from aphub.errors import NotFound
 from aphub.pagination import cursor_id, encode_cursor
 from aphub.placements import history as history_service
-from aphub.placements import repository, reviews, service
+from aphub.placements import listing, repository, reviews, service
 from aphub.placements.actions import ACTIONS, PlacementAction
 from aphub.placements.repository import LockedPlacement
 from aphub.placements.schemas import PlacementCreate, PlacementStatus, PlacementVary, ReviewCreate
@@ -61,7 +61,7 @@ async def list_placements(unit: ReadUnit, principal: Principal, query: Placement
     filters = query.model_dump(include={"child_id", "provider_id", "commissioner_id"})
     filters["status"] = query.status.value if query.status else None
     filters["updated_since"] = query.updated_since
-    bodies, last = await repository.read_page_json(
+    bodies, last = await listing.read_page_json(
         unit, principal, after=cursor_id(query.cursor), limit=query.limit, filters=filters
     )
     next_cursor = orjson.dumps(encode_cursor([str(last)]) if last else None)

@@ -28,7 +28,7 @@ from aphub.graphql.pages import checked_page_size
 from aphub.organisations.graphql import OrganisationNode
 from aphub.outcomes import views as outcome_views
 from aphub.pagination import cursor_id, encode_cursor
-from aphub.placements import repository, reviews, service
+from aphub.placements import listing, repository, reviews, service
 from aphub.placements.actions import ACTIONS, PlacementAction
 from aphub.placements.graphql_inputs import (
     EndPlacementInput,
@@ -262,7 +262,7 @@ class PlacementQuery:
     ) -> PlacementPage:
         principal = info.context.principal("placements:read")
         limit = checked_page_size(first)
-        bodies, last = await repository.read_page_json(
+        bodies, last = await listing.read_page_json(
             info.context.unit,
             principal,
             after=cursor_id(after),

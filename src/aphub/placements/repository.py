@@ -62,29 +62,12 @@ BODY = (
 FROM = "placements p JOIN organisations comm ON comm.id = p.commissioner_id"
 
 ORG = ":org::uuid"
-FILTERS = {
-    "status": "p.status = :status",
-    "child_id": "p.child_id = :child_id::uuid",
-    "provider_id": "p.provider_id = :provider_id::uuid",
-    "commissioner_id": "p.commissioner_id = :commissioner_id::uuid",
-    "updated_since": "p.updated_at >= :updated_since",
-}
 
 
 @cache
 def _one_sql(organisation_type: str, policy: Policy) -> str:
     visible = placement_visible(organisation_type, ORG, policy)
     return f"SELECT {BODY} AS body FROM {FROM} WHERE p.id = :placement_id::uuid AND {visible}"
-
-
-@cache
-def _page_sql(organisation_type: str, policy: Policy, filters: tuple[str, ...]) -> str:
-    visible = placement_visible(organisation_type, ORG, policy)
-    where = [visible, "p.id > :after::uuid", *(FILTERS[name] for name in filters)]
-    return (
-        f"SELECT {BODY} AS body, p.id FROM {FROM} WHERE {' AND '.join(where)} "
-        "ORDER BY p.id LIMIT :limit::int"
-    )
 
 
 @cache
@@ -295,27 +278,6 @@ async def is_visible(uow: ReadUnit, principal: Principal, placement_id: uuid.UUI
         placement_id=placement_id,
     )
     return row is not None
-
-
-async def read_page_json(
-    uow: ReadUnit,
-    principal: Principal,
-    *,
-    after: uuid.UUID | None,
-    limit: int,
-    filters: dict[str, Any],
-) -> tuple[list[str], uuid.UUID | None]:
-    names = tuple(sorted(k for k, v in filters.items() if v is not None))
-    rows = await uow.fetch(
-        _page_sql(principal.organisation_type, active_policy(), names),
-        org=principal.organisation_id,
-        after=after or uuid.UUID(int=0),
-        limit=limit + 1,
-        **{name: filters[name] for name in names},
-    )
-    bodies = [str(r["body"]) for r in rows[:limit]]
-    last = rows[limit - 1]["id"] if len(rows) > limit else None
-    return bodies, last
 
 
 # Nested lists of a page of placements: one statement per list for the whole page, each

@@ -3,6 +3,8 @@ REST read of its subject, with the payload cut to the caller's categories."""
 
 from __future__ import annotations
 
+import uuid
+from functools import cache
 from typing import Any
 
 from sqlalchemy import select
@@ -12,7 +14,7 @@ from aphub.auth.principal import Principal
 from aphub.models import ProviderConcern
 from aphub.sharing.fields import FIELD_CATEGORY
 from aphub.sharing.placements import placement_visible
-from aphub.sharing.policy import Decision, active_policy
+from aphub.sharing.policy import Decision, Policy, active_policy
 from aphub.sharing.relationships import (
     involvement_categories_expression,
     rules_expression,
@@ -89,19 +91,28 @@ def redacted(event_type: str, data: dict[str, Any], decision: Decision) -> dict[
     return None
 
 
-def _visible_concern_ids(principal: Principal) -> str:
-    """The provider directory's own rule for concerns, rendered into the feed's SQL (the
-    only bound value is the caller's organisation id, a UUID)."""
+# the organisation a statement is rendered for: replaced by the caller's `:org` parameter
+_RENDERED_FOR = uuid.UUID("00000000-0000-0000-0000-0000000a4b00")
+
+
+def _visible_concern_ids(organisation_type: str) -> str:
+    """The provider directory's own rule for concerns, rendered into the feed's SQL with
+    the caller's organisation as the `:org` parameter (the statement is the same for every
+    organisation of a type, so it is built once and prepared once)."""
     from aphub.providers.quality import visible_concerns  # the directory owns that rule
 
-    query = select(ProviderConcern.id).where(visible_concerns(principal))
+    rendered_for = Principal(_RENDERED_FOR, organisation_type, "", frozenset())
+    query = select(ProviderConcern.id).where(visible_concerns(rendered_for))
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
     compiled = query.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
-    return str(compiled)
+    literal = f"'{_RENDERED_FOR}'"
+    sql = str(compiled)
+    if literal not in sql:  # a rule not rendered as expected must fail loudly, not widen
+        raise RuntimeError("the concerns rule no longer names the caller's organisation")
+    return sql.replace(literal, ":org::uuid")
 
 
-def _conditions(principal: Principal) -> str:
-    org_type = principal.organisation_type
+def _conditions(org_type: str, policy: Policy) -> str:
     org = ":org"
     # an event addressed to some bodies (`data.to`: the out-of-education flags, to the
     # body that must act and the home LA) reaches only those of them who see the child
@@ -109,14 +120,14 @@ def _conditions(principal: Principal) -> str:
         "e.child_id IS NOT NULL AND EXISTS (SELECT 1 FROM children c WHERE c.id = e.child_id "
         f"AND {visible_condition(org_type, org)}) AND (e.subject_type <> 'placement' OR "
         "EXISTS (SELECT 1 FROM placements p WHERE p.id = e.subject_id AND "
-        f"{placement_visible(org_type, org, active_policy())})) "
+        f"{placement_visible(org_type, org, policy)})) "
         "AND (NOT jsonb_exists(e.data, 'to') OR "
         f"e.data -> 'to' @> jsonb_build_array(({org})::text))"
     )
     public = ", ".join(f"'{t}'" for t in PUBLIC_TYPES)
     concern = (
         "e.type = 'provider.concern_raised' AND (e.data->>'concern_id')::uuid IN "
-        f"({_visible_concern_ids(principal)})"
+        f"({_visible_concern_ids(org_type)})"
     )
     # the register's events (an organisation, its API clients, their sign-ins to
     # oversight, its webhook subscriptions) reach the operator, who sees every event's
@@ -135,24 +146,27 @@ def _conditions(principal: Principal) -> str:
 def feed_sql(principal: Principal) -> tuple[str, str]:
     """The feed statement for the caller (params :org, :after, :limit, :scan) and the
     statement giving the last sequence number a poll examined."""
-    columns = COLUMNS
-    window = WINDOW
-    if principal.organisation_type == "operator":
+    return _feed_sql(principal.organisation_type, active_policy()), WINDOW
+
+
+@cache
+def _feed_sql(organisation_type: str, policy: Policy) -> str:
+    """Built once per kind of caller and policy: rendering it (the concerns rule through
+    SQLAlchemy) cost about as much as running it."""
+    if organisation_type == "operator":
         # support sees metadata of everything, never payloads or which child
-        sql = (
-            f"SELECT {columns}, NULL AS rules, NULL AS inv FROM events e "
+        return (
+            f"SELECT {COLUMNS}, NULL AS rules, NULL AS inv FROM events e "
             "WHERE e.seq > :after ORDER BY e.seq LIMIT :limit"
         )
-    else:
-        decision_columns = (
-            f"(SELECT {rules_expression(principal.organisation_type, ':org')} FROM children c "
-            "WHERE c.id = e.child_id) AS rules, (SELECT "
-            f"{involvement_categories_expression(principal.organisation_type, ':org')} "
-            "FROM children c WHERE c.id = e.child_id) AS inv"
-        )
-        sql = (
-            f"SELECT {columns}, {decision_columns} FROM events e WHERE e.seq > :after "
-            f"AND e.seq <= coalesce(({window}), :after) AND {_conditions(principal)} "
-            "ORDER BY e.seq LIMIT :limit"
-        )
-    return sql, window
+    decision_columns = (
+        f"(SELECT {rules_expression(organisation_type, ':org')} FROM children c "
+        "WHERE c.id = e.child_id) AS rules, (SELECT "
+        f"{involvement_categories_expression(organisation_type, ':org')} "
+        "FROM children c WHERE c.id = e.child_id) AS inv"
+    )
+    return (
+        f"SELECT {COLUMNS}, {decision_columns} FROM events e WHERE e.seq > :after "
+        f"AND e.seq <= coalesce(({WINDOW}), :after) AND {_conditions(organisation_type, policy)} "
+        "ORDER BY e.seq LIMIT :limit"
+    )
