@@ -19,6 +19,7 @@ from aphub.events.log import Actor
 from aphub.logs import JsonFormatter
 from aphub.main import create_app
 from tests.factories import auth, make_org, token_for
+from tests.placement_factories import make_area
 
 PROBLEM_JSON = "application/problem+json"
 MiB = 1024 * 1024
@@ -423,3 +424,17 @@ async def test_logs_never_contain_access_tokens_or_client_secrets(
     for secret in (token, issued.client_secret, basic.json()["access_token"]):
         assert secret not in text
         assert secret[:24] not in text
+
+
+async def test_the_access_log_names_routes_never_the_ids_in_a_path(
+    client: httpx.AsyncClient, app: FastAPI, db: Database, json_logs: list[str]
+) -> None:
+    area = await make_area(app, db)
+    r = await client.get(f"/v1/children/{area.child.id}", headers=area.la_headers)
+    assert r.status_code == 200, r.text
+    access = [line for line in json_logs if '"logger":"aphub.access"' in line]
+    assert any('"route":"/v1/children/{child_id}"' in line for line in access)
+    # the hub's own lines, SQL included (parameters hidden); not the test client's
+    hubs = [line for line in json_logs if '"logger":"httpx"' not in line]
+    assert str(area.child.id) not in "\n".join(hubs)
+    assert "Jordan" not in "\n".join(hubs)

@@ -43,8 +43,11 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # uvicorn's own access log would print query strings; ours prints paths only.
+    # uvicorn's own access log would print paths and query strings; ours prints route
+    # templates only. httpx logs each outbound request's URL (a webhook receiver's, an
+    # identity provider's), which may carry a receiver's own token: warnings only.
     logging.getLogger("uvicorn.access").disabled = True
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []

@@ -18,7 +18,7 @@ from aphub.errors import (
     problem_response,
 )
 from aphub.logs import request_id_var
-from aphub.metrics import observe_request
+from aphub.metrics import observe_request, route_template
 
 log = logging.getLogger("aphub.access")
 errors_log = logging.getLogger("aphub.errors")
@@ -123,7 +123,9 @@ class HubMiddleware:
                 "request",
                 extra={
                     "method": scope["method"],
-                    "path": scope["path"],  # never the query string: it may carry identifiers
+                    # the route's template, never the path or the query string: both may
+                    # carry a child's or a placement's id
+                    "route": route_template(scope),
                     "status": status_holder["status"],
                     "duration_ms": round(elapsed * 1000, 2),
                     "client_id": scope.get("state", {}).get("client_id"),

@@ -101,5 +101,8 @@ def create_orm_engine(url: str, *, prepared_statements: bool = True) -> AsyncEng
         # JSONB through the ORM with the JSON library the rest of the hub uses
         json_serializer=_json_text,
         json_deserializer=orjson.loads,
+        # SQL logging, if someone turns it on, shows statements but never their values:
+        # children's names, dates of birth and identifiers travel as parameters
+        hide_parameters=True,
     )
     return engine
