@@ -56,6 +56,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         f"aphub on {base}\n"
         f"  REST docs   {base}/docs   (ReDoc {base}/redoc)\n"
         f"  GraphiQL    {base}/graphql\n"
+        f"  oversight   {base}/oversight   (sign in with a local authority's client)\n"
         f"  demo clients (if loaded): {(settings.data_dir / 'demo-clients.json').resolve()}",
         flush=True,
     )
