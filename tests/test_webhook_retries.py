@@ -35,6 +35,16 @@ async def _directory_change(client: httpx.AsyncClient, app: FastAPI, provider: A
     assert r.status_code == 200, r.text
 
 
+async def _watching_a_provider(
+    client: httpx.AsyncClient, app: FastAPI, db: Database, receiver: Receiver
+) -> tuple[dict[str, str], dict[str, Any], Any]:
+    """An LA subscribed to its directory's events, and a provider of its area."""
+    la = await make_org(db, "local_authority", la_code="202")
+    headers = auth(token_for(app, la))
+    created = await subscribe(client, headers, receiver, event_types=["provider.*"])
+    return headers, created, await make_provider(db, la)
+
+
 async def test_failing_for_the_retry_period_disables_with_an_event_to_the_owner(
     client: httpx.AsyncClient,
     app: FastAPI,
@@ -161,10 +171,7 @@ async def test_replay_sends_again_in_order_with_the_same_webhook_ids(
     receiver: Receiver,
     deliverer: Deliverer,
 ) -> None:
-    la = await make_org(db, "local_authority", la_code="202")
-    headers = auth(token_for(app, la))
-    created = await subscribe(client, headers, receiver, event_types=["provider.*"])
-    provider = await make_provider(db, la)
+    headers, created, provider = await _watching_a_provider(client, app, db, receiver)
     for n in range(3):
         await _directory_change(client, app, provider, n)
     await until_idle(deliverer)
@@ -187,10 +194,7 @@ async def test_a_replay_during_a_batch_wins_over_the_batch(
     deliverer: Deliverer,
 ) -> None:
     """A batch claimed before a replay does not move the cursor when it ends."""
-    la = await make_org(db, "local_authority", la_code="202")
-    headers = auth(token_for(app, la))
-    created = await subscribe(client, headers, receiver, event_types=["provider.*"])
-    provider = await make_provider(db, la)
+    headers, created, provider = await _watching_a_provider(client, app, db, receiver)
     for n in range(2):
         await _directory_change(client, app, provider, n)
     (lease,) = await deliverer.claim(5)
