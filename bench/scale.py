@@ -17,7 +17,12 @@ Read scenarios (requests per second; target: national >= 0.75 x 100k):
   children_deep      the same, with a cursor 90% of the way through the LA's children
   placements_list    GET /v1/placements?limit=50 as the bench provider
   feed_first         GET /v1/events?limit=100 as the home LA, from the start
-  feed_last          the same, from 2,000 events before the head (target: >= 1/1.5 of first)
+  feed_last          the same, from 2,000 events before the head of the set's own history
+                     (target: >= 1/1.5 of first)
+The head is the set's last placement event, not the chain's: the concerns job (below)
+appends its own events at every run, so the chain's head would be a concerns event in a
+set it has run on and a placement event in one it has not, and the two sets would be
+read at different kinds of place.
 Then, once per set: the attendance-concerns job over every LA (the jobs process's work,
 not a web worker's), and `verify_chain` throughput (events per second).
 
@@ -133,7 +138,11 @@ class Hub:
             la,
             int(total * 0.9),
         )
-        head = int(await conn.fetchval("SELECT seq FROM event_chain_head"))
+        head = int(
+            await conn.fetchval(
+                "SELECT seq FROM events WHERE subject_type = 'placement' ORDER BY seq DESC LIMIT 1"
+            )
+        )
         deep_cursor = encode_cursor([str(deep)])
         self.paths = {
             "child_by_id": ([f"/v1/children/{r['child_id']}" for r in kids], as_provider),

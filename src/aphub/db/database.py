@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import event
 
 from aphub.config import Settings
+from aphub.db.access import AccessRecorder
 from aphub.db.embedded import libpq_url
 from aphub.db.orm import create_orm_engine
 from aphub.db.pool import ConnectionPool, DatabaseUnavailable, HubConnection
@@ -66,6 +67,8 @@ class Database:
         replica_urls = settings.replica_urls
         self.replicas = Replicas([read_pool(u) for u in replica_urls]) if replica_urls else None
         self.orm = create_orm_engine(url, prepared_statements=prepared)
+        # the audit rows of read units, written in batches on the primary (as the read role)
+        self.access_log = AccessRecorder(self.reads)
         self._sealer: Sealer | None = None
         # called with the text of every statement any unit runs (tests count them)
         self.observers: list[Callable[[str], None]] = []
@@ -152,6 +155,7 @@ class Database:
     async def dispose(self) -> None:
         """Close every connection. The database opens new ones if used again (an ASGI
         server may run the lifespan more than once)."""
+        await self.access_log.close()
         if self._sealer is not None:
             sealer, self._sealer = self._sealer, None
             await sealer.close()

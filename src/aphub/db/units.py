@@ -4,16 +4,18 @@ A unit's mode is fixed when it opens:
 
 - a `ReadUnit` runs each statement on its own (autocommit) on a connection of the read
   pool, whose role may read every table and write nothing but the access log
-  (migration 0014): a read's audit row travels in the statement that reads, and a write
-  through a read unit fails loudly. With read replicas (`aphub.db.replicas`) a read unit
-  for an API client reads a replica, unless that client has just written; a statement
-  that writes (an audited read: its access-log row) still runs on the primary, on a
-  second connection the unit takes when it first needs it, so the audit row is written
-  by the statement that reads, as without replicas;
+  (migration 0014): a write through a read unit fails loudly. The audit rows of the
+  children it read (`record_access`) are written when it ends, together with other
+  units' (`aphub.db.access`), and the unit waits until they are committed. With read
+  replicas (`aphub.db.replicas`) a read unit for an API client reads a replica, unless
+  that client has just written; a statement that writes (an audited read whose
+  access-log row rides in it) still runs on the primary, on a second connection the
+  unit takes when it first needs it;
 - a `WriteUnit` is one transaction on a connection of the write pool. It begins with its
   first statement, commits when its block ends without error (writing its events to the
   outbox and any Idempotency-Key answer first) and rolls back otherwise, then runs the
-  statements that must hold whatever happened (`after_rollback`: the audit of child reads).
+  statements that must hold whatever happened (`after_rollback`: the audit of child reads,
+  which `record_access` writes in the transaction).
 
 Statements name their parameters (`aphub.db.sql`). An ORM session, where one is clearer,
 is the unit's own (`unit.session`), on the unit's connection and in its transaction.
@@ -31,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aphub.db.access import INSERT as ACCESS_INSERT
+from aphub.db.access import AccessRecord, insert_params
 from aphub.db.orm import borrowed
 from aphub.db.pool import ConnectionPool, DatabaseUnavailable, HubConnection, is_connection_error
 from aphub.db.session import TaskLock, UnitSession
@@ -65,6 +69,7 @@ class ReadUnit:
         self.lock = TaskLock()
         self._session: UnitSession | None = None
         self._discard = False
+        self._accesses: list[AccessRecord] = []
 
     async def __aenter__(self) -> ReadUnit:
         replicas = self.database.replicas
@@ -81,7 +86,13 @@ class ReadUnit:
         return self._pool is not self.database.reads and not self.transactional
 
     async def __aexit__(self, *exc: object) -> None:
-        await self._release()
+        try:
+            await self._release()
+        finally:
+            # denied reads too: the block may have ended with a 404
+            accesses, self._accesses = self._accesses, []
+            if accesses:
+                await self.database.access_log.record(accesses)
 
     @property
     def connection(self) -> HubConnection:
@@ -123,6 +134,11 @@ class ReadUnit:
     def after_rollback(self, sql: str, /, **params: Any) -> None:
         """A statement that must hold even if the unit's work is undone. Nothing to keep
         here: a read unit's statements stand alone, and each is durable as it returns."""
+
+    async def record_access(self, records: Sequence[AccessRecord]) -> None:
+        """The audit of children this unit read: written when the unit ends, with other
+        read units' rows, before the unit's block is left (see the module)."""
+        self._accesses.extend(records)
 
     # --- machinery ---------------------------------------------------------------------
 
@@ -295,6 +311,14 @@ class WriteUnit(ReadUnit):
         """A statement that must hold even if this transaction rolls back (the audit of a
         child read), run on its own after the rollback."""
         self._after_rollback.append((sql, params))
+
+    async def record_access(self, records: Sequence[AccessRecord]) -> None:
+        """The audit of children this unit read, in its transaction; written again on its
+        own if the transaction rolls back (a read is audited whatever the write did)."""
+        for record in records:
+            params = insert_params(record)
+            await self.execute(ACCESS_INSERT, **params)
+            self.after_rollback(ACCESS_INSERT, **params)
 
     def appended_events(self) -> None:
         """The unit's own statements wrote outbox rows: seal them once it commits."""

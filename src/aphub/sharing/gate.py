@@ -10,6 +10,7 @@ from typing import Any
 
 from aphub.auth.principal import Principal
 from aphub.db import ReadUnit
+from aphub.db.access import AccessRecord
 from aphub.errors import Forbidden, NotFound
 from aphub.sharing import statements
 from aphub.sharing.fields import FIELD_CATEGORY
@@ -32,20 +33,47 @@ def audit_params(principal: Principal, surface: str, action: str) -> dict[str, A
     }
 
 
+def access_record(
+    principal: Principal,
+    child_ids: list[uuid.UUID],
+    surface: str,
+    action: str,
+    rules: list[str] | tuple[str, ...],
+    decision: Decision | None,
+) -> AccessRecord:
+    """The access-log row of a read of `child_ids` under `rules` (none: denied), with the
+    categories `decision` let the caller read."""
+    allowed = bool(rules)
+    return AccessRecord(
+        organisation_id=principal.organisation_id,
+        client_id=principal.client_id,
+        child_ids=child_ids,
+        action=action,
+        surface=surface,
+        outcome="allowed" if allowed else "denied",
+        rules=list(rules),
+        categories=sorted(decision.read.categories) if allowed and decision is not None else [],
+        policy_version=active_policy().version,
+    )
+
+
 async def read_child(
     uow: ReadUnit, principal: Principal, child_id: uuid.UUID, *, surface: str = "rest"
 ) -> dict[str, Any]:
     """The child shaped for the caller; 404 when hidden (the denial is audited)."""
     row = await uow.fetchrow(
         statements.read_one(principal.organisation_type),
-        **audit_params(principal, surface, "read"),
+        org=principal.organisation_id,
         child_id=child_id,
     )
     if row is None:
         raise NotFound("No such child, or not visible to you")
     decision = decision_for(row, active_policy())
-    _keep_audit(uow, principal, [child_id], surface, "read", row["rules"], decision)
-    if not row["rules"]:
+    rules = row["rules"] or []
+    await uow.record_access(
+        [access_record(principal, [row["id"]], surface, "read", rules, decision)]
+    )
+    if not rules:
         raise NotFound("No such child, or not visible to you")
     return shape_child(row, decision)
 
@@ -120,22 +148,25 @@ async def read_children(
     extra = {"since": since} if since is not None else {}
     rows = await uow.fetch(
         statements.read_page(principal.organisation_type, passport, since is not None),
-        **audit_params(principal, surface, "list"),
+        org=principal.organisation_id,
         after=after or NIL,
         limit=limit,
         **extra,
     )
-    _keep_audits(uow, principal, rows, surface, "list")
+    await uow.record_access(
+        [
+            access_record(principal, ids, surface, "list", rules, decision)
+            for ids, rules, decision in _by_decision(rows)
+        ]
+    )
     return shape_rows(rows, active_policy(), passport=passport)
 
 
-def _keep_audits(
-    uow: ReadUnit, principal: Principal, rows: list[Any], surface: str, action: str
-) -> None:
-    """`_keep_audit` for the rows of a statement that read several children: one row per
-    distinct decision, as the statement wrote them."""
-    if not uow.transactional:
-        return
+def _by_decision(
+    rows: list[Any],
+) -> list[tuple[list[uuid.UUID], tuple[str, ...], Decision]]:
+    """The rows' children grouped by decision (rules, involvement categories), each group's
+    ids in order: one access-log row per group (a page is one to three rows)."""
     policy = active_policy()
     groups: dict[tuple[Any, ...], list[uuid.UUID]] = {}
     decisions: dict[tuple[Any, ...], Decision] = {}
@@ -145,8 +176,18 @@ def _keep_audits(
         groups.setdefault(key, []).append(row["id"])
         if key not in decisions:
             decisions[key] = decision_for(row, policy)
-    for key, ids in groups.items():
-        _keep_audit(uow, principal, sorted(ids), surface, action, key[0], decisions[key])
+    return [(sorted(ids), key[0], decisions[key]) for key, ids in groups.items()]
+
+
+def _keep_audits(
+    uow: ReadUnit, principal: Principal, rows: list[Any], surface: str, action: str
+) -> None:
+    """`_keep_audit` for the rows of a statement that read several children: one row per
+    distinct decision, as the statement wrote them."""
+    if not uow.transactional:
+        return
+    for ids, rules, decision in _by_decision(rows):
+        _keep_audit(uow, principal, ids, surface, action, rules, decision)
 
 
 async def read_matching(

@@ -1,9 +1,13 @@
-"""The SQL that reads children: relationship check, category decision inputs and the
-access-audit row travel in the one statement that fetches the data (one round trip).
+"""The SQL that reads children: the relationship check and the category decision's inputs
+travel in the one statement that fetches the data (one round trip).
+
+The reads of a child by id and of a page (`read_one`, `read_page`) read only: the gate
+hands their audit rows to the unit (`ReadUnit.record_access`), which writes them with
+other reads' in one commit. The other statements here carry their access-audit row in
+the statement itself, and take the parameters of `gate.audit_params`: `:org`, `:client`,
+`:surface`, `:action`, `:policy_version` and `:categories_by_rule` (jsonb); then their own.
 
 Statements are built once per organisation type and cached; asyncpg prepares them.
-Every audited statement takes the parameters of `gate.audit_params`: `:org`, `:client`,
-`:surface`, `:action`, `:policy_version` and `:categories_by_rule` (jsonb); then its own.
 """
 
 from __future__ import annotations
@@ -86,11 +90,9 @@ _SURVIVOR = (
 
 @cache
 def read_one(organisation_type: str) -> str:
-    """One child by id (`:child_id`), audited as allowed or denied. No row: no such child."""
-    return (
-        f"WITH v AS ({_decorated(organisation_type, f'children c WHERE c.id = {_SURVIVOR}')}), "
-        f"a AS ({AUDIT_ONE}) SELECT * FROM v"
-    )
+    """One child by id (`:child_id`; a merged record's id reads its survivor) with the
+    caller's rules for it (`:org`), empty when it may not see it. No row: no such child."""
+    return _decorated(organisation_type, f"children c WHERE c.id = {_SURVIVOR}")
 
 
 @cache
@@ -103,8 +105,8 @@ def read_many(organisation_type: str) -> str:
 
 @cache
 def read_page(organisation_type: str, passport: bool, since: bool = False) -> str:
-    """The next page (`:limit` rows) after id `:after` of children the caller may see
-    (changed at or after `:since`, when `since`), audited."""
+    """The next page (`:limit` rows) after id `:after` of children the caller (`:org`)
+    may see (changed at or after `:since`, when `since`)."""
     ids = candidate_ids(
         organisation_type,
         ORG,
@@ -113,10 +115,7 @@ def read_page(organisation_type: str, passport: bool, since: bool = False) -> st
         ":since::timestamptz" if since else None,
     )
     source = f"children c JOIN ({ids}) page ON page.id = c.id"
-    return (
-        f"WITH v AS ({_decorated(organisation_type, source, passport=passport)}), "
-        f"a AS ({AUDIT}) SELECT * FROM v ORDER BY id"
-    )
+    return _decorated(organisation_type, source, passport=passport) + " ORDER BY c.id"
 
 
 def _reads_identifier(rules_param: str) -> str:
