@@ -78,8 +78,10 @@ async def request_placement(
 
 
 async def get_placement(unit: ReadUnit, principal: Principal, placement_id: uuid.UUID) -> Response:
-    body = await repository.read_json(unit, principal, placement_id)
-    return placement_json_response(body, placement_id)
+    found = await repository.read_json_versioned(unit, principal, placement_id)
+    if found is None:
+        return placement_json_response(None, placement_id)
+    return placement_json_response(found[0], placement_id, version=found[1])
 
 
 async def vary_placement(

@@ -67,7 +67,10 @@ ORG = ":org::uuid"
 @cache
 def _one_sql(organisation_type: str, policy: Policy) -> str:
     visible = placement_visible(organisation_type, ORG, policy)
-    return f"SELECT {BODY} AS body FROM {FROM} WHERE p.id = :placement_id::uuid AND {visible}"
+    return (
+        f"SELECT {BODY} AS body, p.version FROM {FROM} "
+        f"WHERE p.id = :placement_id::uuid AND {visible}"
+    )
 
 
 @cache
@@ -78,12 +81,20 @@ def _visible_sql(organisation_type: str, policy: Policy) -> str:
 
 async def read_json(uow: ReadUnit, principal: Principal, placement_id: uuid.UUID) -> str | None:
     """The placement as JSON text, or None when it does not exist for the caller."""
+    found = await read_json_versioned(uow, principal, placement_id)
+    return None if found is None else found[0]
+
+
+async def read_json_versioned(
+    uow: ReadUnit, principal: Principal, placement_id: uuid.UUID
+) -> tuple[str, int] | None:
+    """`read_json` with the placement's version (its ETag), read beside the JSON."""
     row = await uow.fetchrow(
         _one_sql(principal.organisation_type, active_policy()),
         org=principal.organisation_id,
         placement_id=placement_id,
     )
-    return None if row is None else str(row["body"])
+    return None if row is None else (str(row["body"]), int(row["version"]))
 
 
 _CHANGED_SQL = f"SELECT {BODY} AS body FROM {FROM} WHERE p.id = :placement_id::uuid"

@@ -1,0 +1,109 @@
+"""The access log's group commit (aphub.db.access): the audit rows of read units are
+written together, and a read is answered only once its audit row is committed."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from aphub.db import Database
+from aphub.db.access import AccessRecorder
+from aphub.db.pool import DatabaseUnavailable
+from tests.factories import auth, make_org, token_for
+
+
+async def _children(client: httpx.AsyncClient, app: FastAPI, db: Database, n: int) -> Any:
+    la = await make_org(db, "local_authority", la_code="801")
+    school = await make_org(db, "school", local_authority_id=la.id)
+    ids = []
+    for i in range(n):
+        body = {
+            "legal_first_name": f"Child{i}",
+            "legal_last_name": "Recorder",
+            "date_of_birth": "2012-03-04",
+            "home_la_id": str(la.id),
+            "enrolments": [
+                {"school_id": str(school.id), "status": "C", "start_date": "2023-09-01"}
+            ],
+        }
+        r = await client.post("/v1/children", json=body, headers=auth(token_for(app, school)))
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    return la, ids
+
+
+async def test_concurrent_reads_share_commits_and_each_is_audited_once(
+    client: httpx.AsyncClient, app: FastAPI, db: Database, superuser: asyncpg.Connection
+) -> None:
+    la, ids = await _children(client, app, db, 3)
+    headers = auth(token_for(app, la))
+    await superuser.execute("DELETE FROM access_log")
+    before = db.access_log.batches
+    paths = [f"/v1/children/{ids[i % 3]}" for i in range(30)] + ["/v1/children"] * 10
+    answers = await asyncio.gather(*(client.get(p, headers=headers) for p in paths))
+    assert [a.status_code for a in answers] == [200] * 40
+    rows = await superuser.fetch("SELECT action, child_ids, outcome FROM access_log")
+    assert sorted(r["action"] for r in rows) == ["list"] * 10 + ["read"] * 30
+    assert all(r["outcome"] == "allowed" for r in rows)
+    # one row per read, naming the child it read; a page's row names the page
+    reads = sorted(str(r["child_ids"][0]) for r in rows if r["action"] == "read")
+    assert reads == sorted(str(ids[i % 3]) for i in range(30))
+    assert all(
+        sorted(map(str, r["child_ids"])) == sorted(ids) for r in rows if r["action"] == "list"
+    )
+    batches = db.access_log.batches - before
+    assert 1 <= batches < 40  # reads waiting together went in one COPY
+
+
+async def test_a_read_whose_audit_cannot_be_written_is_not_answered(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    db: Database,
+    superuser: asyncpg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    la, ids = await _children(client, app, db, 1)
+    headers = auth(token_for(app, la))
+
+    async def unavailable(self: AccessRecorder, rows: list[Any]) -> None:
+        raise DatabaseUnavailable()
+
+    monkeypatch.setattr(AccessRecorder, "_write", unavailable)
+    r = await client.get(f"/v1/children/{ids[0]}", headers=headers)
+    assert r.status_code == 503, r.text
+    assert "Child0" not in r.text
+    r = await client.get("/v1/children", headers=headers)
+    assert r.status_code == 503, r.text
+    assert "Child0" not in r.text
+
+
+async def test_the_answer_waits_for_the_commit_of_its_audit_row(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    db: Database,
+    superuser: asyncpg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    la, ids = await _children(client, app, db, 1)
+    headers = auth(token_for(app, la))
+    await superuser.execute("DELETE FROM access_log")
+    write = AccessRecorder._write
+    release = asyncio.Event()
+
+    async def slow(self: AccessRecorder, rows: list[Any]) -> None:
+        await release.wait()
+        await write(self, rows)
+
+    monkeypatch.setattr(AccessRecorder, "_write", slow)
+    request = asyncio.ensure_future(client.get(f"/v1/children/{ids[0]}", headers=headers))
+    await asyncio.sleep(0.2)
+    assert not request.done()  # read, but its audit row is not committed yet
+    release.set()
+    r = await request
+    assert r.status_code == 200
+    assert await superuser.fetchval("SELECT count(*) FROM access_log") == 1
