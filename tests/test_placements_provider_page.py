@@ -28,7 +28,7 @@ from tests.placement_factories import make_area
 from tests.placement_seeds import principal_of
 
 # days since a placement ended: inside the provider's 90 days, and outside them
-ENDED_DAYS_AGO = (1, 10, 60, 85, 95, 120, 400, 1000)
+ENDED_DAYS_AGO = (0, 1, 10, 60, 85, 89, 90, 95, 120, 400, 1000)
 
 
 async def _history(

@@ -9,11 +9,13 @@ in the table. Identifiers are time-ordered, so a walk of `(provider_id, id)` fro
 start crossed every old placement before the first one it could show (at national scale
 17,000 rows read for a page of 50). The page is instead the merge of two walks that each
 start at the cursor and stop at the page's size: the current placements in id order
-(a partial index holds only those), and the recently ended ones, found by end date (an
-index on `(provider_id, actual_end_date, id)` for ended placements: a few thousand
-entries, never the history), sorted by id and then checked one by one. Both walks keep
-the full visibility condition, so the page holds exactly the rows the plain statement
-would: the two branches split the provider's relation by status, and
+(a partial index holds only those), and the recently ended ones, from an index on
+`(provider_id, actual_end_date, id)` for ended placements: one short walk per day of the
+90, each in id order from the cursor, never the history. When the current placements
+fill the page, the ended walks stop at the last of them, so a page reads about its own
+size whatever the provider's size. Every walk keeps the full visibility condition, so
+the page holds exactly the rows the plain statement would: the branches split the
+provider's relation by status and end date, and
 `test_provider_page_is_every_visible_placement` fails if that relation ever admits a
 placement outside both.
 """
@@ -39,6 +41,7 @@ FILTERS = {
     "updated_since": "p.updated_at >= :updated_since",
 }
 LIMIT = "LIMIT :limit::int"
+_LAST_ID = "'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid"
 
 
 def _where(organisation_type: str, policy: Policy, filters: tuple[str, ...]) -> str:
@@ -58,21 +61,39 @@ def page_sql(organisation_type: str, policy: Policy, filters: tuple[str, ...]) -
 def _provider_page_sql(policy: Policy, filters: tuple[str, ...]) -> str:
     where = _where("provider", policy, filters)
     current = (
-        f"(SELECT p.id FROM placements p WHERE {where} AND p.status IN {CURRENT_PLACEMENT} "
-        f"ORDER BY p.id {LIMIT})"
+        f"SELECT p.id FROM placements p WHERE {where} AND p.status IN {CURRENT_PLACEMENT} "
+        f"ORDER BY p.id {LIMIT}"
     )
-    # the provider's ended placements it still sees, by the end-date index, in id order;
-    # OFFSET 0 keeps that subquery whole, so the visibility check runs on the sorted ids
-    # one at a time until the branch has its page, not on every recent end first
+    # When the current placements fill the page, no ended one after the last of them can
+    # be on it: `edge` is that bound (the largest id when they do not fill it).
+    edge = (
+        "SELECT CASE WHEN (SELECT count(*) FROM cur) < :limit::int THEN " + _LAST_ID + " "
+        "ELSE (SELECT c.id FROM cur c ORDER BY c.id DESC LIMIT 1) END AS bound"
+    )
+    # The ended placements the provider still sees, one walk of the end-date index per day
+    # of the 90 (and one for an end date after today): within a day the index is in id
+    # order, so each walk reads from the cursor to the bound and stops at the page's size,
+    # with the visibility check and the filters on each row it reads.
+    ended_when = (
+        f"SELECT p.id FROM placements p WHERE p.provider_id = {ORG} AND p.status = 'ended' "
+        "AND {when} AND p.id < (SELECT bound FROM edge) "
+        f"AND {where} ORDER BY p.id {LIMIT}"
+    )
+    by_day = ended_when.replace("{when}", "p.actual_end_date = d.day::date")
+    # (rare: no order or limit, so that it stays a walk of the end-date index)
+    later = ended_when.replace("{when}", f"p.actual_end_date > {TODAY}").replace(
+        f" ORDER BY p.id {LIMIT}", ""
+    )
     ended = (
-        "(SELECT p.id FROM (SELECT e.id FROM placements e "
-        f"WHERE e.provider_id = {ORG} AND e.status = 'ended' AND e.actual_end_date > {TODAY} - 90 "
-        "AND e.id > :after::uuid ORDER BY e.id OFFSET 0) recent "
-        f"JOIN placements p ON p.id = recent.id WHERE {where} ORDER BY recent.id {LIMIT})"
+        f"SELECT x.id FROM generate_series({TODAY} - 89, {TODAY}, interval '1 day') d(day) "
+        f"CROSS JOIN LATERAL ({by_day}) x UNION ALL ({later})"
     )
+    # each row of the page looked up by id (a lateral join: never a walk of the table)
     return (
-        f"SELECT {BODY} AS body, p.id FROM ({current} UNION ALL {ended}) page "
-        f"JOIN {FROM} ON p.id = page.id ORDER BY page.id {LIMIT}"
+        f"WITH cur AS MATERIALIZED ({current}), edge AS MATERIALIZED ({edge}), "
+        f"page AS MATERIALIZED (SELECT id FROM cur UNION ALL {ended} ORDER BY id {LIMIT}) "
+        f"SELECT b.body, page.id FROM page CROSS JOIN LATERAL "
+        f"(SELECT {BODY} AS body FROM {FROM} WHERE p.id = page.id) b ORDER BY page.id"
     )
 
 
