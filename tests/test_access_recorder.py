@@ -47,7 +47,14 @@ async def test_concurrent_reads_share_commits_and_each_is_audited_once(
     paths = [f"/v1/children/{ids[i % 3]}" for i in range(30)] + ["/v1/children"] * 10
     answers = await asyncio.gather(*(client.get(p, headers=headers) for p in paths))
     assert [a.status_code for a in answers] == [200] * 40
-    rows = await superuser.fetch("SELECT action, child_ids, outcome FROM access_log")
+    rows = await superuser.fetch(
+        "SELECT action, child_ids, outcome, rules, categories, client_id FROM access_log"
+    )
+    # the array columns arrive whole: the rule, the categories the response was shaped by
+    shown = answers[0].json()["access"]
+    assert {tuple(r["rules"]) for r in rows} == {tuple(shown["rules"])} == {("la_home",)}
+    assert {tuple(r["categories"]) for r in rows} == {tuple(sorted(shown["categories"]))}
+    assert len(shown["categories"]) > 3
     assert sorted(r["action"] for r in rows) == ["list"] * 10 + ["read"] * 30
     assert all(r["outcome"] == "allowed" for r in rows)
     # one row per read, naming the child it read; a page's row names the page

@@ -7,7 +7,7 @@ its own: at 100,000 children that was 0.25 ms of PostgreSQL's time per read, twi
 read itself. A read unit now hands its audit rows to the recorder when it ends and waits
 until they are committed, so an answer still leaves only once the audit of what it shows
 is durable (and a read whose audit cannot be written fails, as before). While one batch
-is being written the next gathers: concurrent reads share one COPY and one commit.
+is being written the next gathers: concurrent reads share one INSERT and one commit.
 
 A write unit records its reads in its own transaction instead (`WriteUnit.record_access`).
 """
@@ -17,29 +17,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from aphub.db.pool import ConnectionPool, DatabaseUnavailable, is_connection_error
+from aphub.db.sql import compiled
 from aphub.ids import uuid7
 
 log = logging.getLogger(__name__)
-
-COLUMNS = (
-    "id",
-    "at",
-    "organisation_id",
-    "client_id",
-    "child_ids",
-    "action",
-    "surface",
-    "outcome",
-    "rules",
-    "categories",
-    "policy_version",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,35 +43,44 @@ class AccessRecord:
     rules: Sequence[str]
     categories: Sequence[str]
     policy_version: str
-    at: datetime | None = None
-
-    def row(self) -> tuple[Any, ...]:
-        return (
-            uuid7(),
-            self.at or datetime.now(UTC),
-            self.organisation_id,
-            self.client_id,
-            list(self.child_ids),
-            self.action,
-            self.surface,
-            self.outcome,
-            list(self.rules),
-            list(self.categories),
-            self.policy_version,
-        )
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
-# The same row inside a transaction (a write unit's reads, and after its rollback).
+# Any number of rows in one prepared statement: an array per column, the array columns
+# (children, rules, categories) as array literals cast back on the way in.
 INSERT = (
     "INSERT INTO access_log (id, at, organisation_id, client_id, child_ids, action, surface, "
-    "outcome, rules, categories, policy_version) VALUES (:id, :at, :organisation_id, "
-    ":client_id, :child_ids, :action, :surface, :outcome, :rules, :categories, "
-    ":policy_version)"
+    "outcome, rules, categories, policy_version) "
+    "SELECT r.id, r.at, r.org, r.client, r.children::uuid[], r.action, r.surface, r.outcome, "
+    "r.rules::varchar[], r.categories::varchar[], r.policy "
+    "FROM unnest(:ids::uuid[], :at::timestamptz[], :orgs::uuid[], :clients::text[], "
+    ":children::text[], :actions::text[], :surfaces::text[], :outcomes::text[], "
+    ":rules::text[], :categories::text[], :policies::text[]) "
+    "AS r(id, at, org, client, children, action, surface, outcome, rules, categories, policy)"
 )
 
 
-def insert_params(record: AccessRecord) -> dict[str, Any]:
-    return dict(zip(COLUMNS, record.row(), strict=True))
+def _literal(values: Iterable[object]) -> str:
+    """A PostgreSQL array literal of `values` as text, each element quoted."""
+    quoted = (str(v).replace("\\", "\\\\").replace('"', '\\"') for v in values)
+    return "{" + ",".join(f'"{v}"' for v in quoted) + "}"
+
+
+def insert_params(records: Sequence[AccessRecord]) -> dict[str, list[Any]]:
+    """The parameters of `INSERT` for `records`."""
+    return {
+        "ids": [uuid7() for _ in records],
+        "at": [r.at for r in records],
+        "orgs": [r.organisation_id for r in records],
+        "clients": [r.client_id for r in records],
+        "children": [_literal(r.child_ids) for r in records],
+        "actions": [r.action for r in records],
+        "surfaces": [r.surface for r in records],
+        "outcomes": [r.outcome for r in records],
+        "rules": [_literal(r.rules) for r in records],
+        "categories": [_literal(r.categories) for r in records],
+        "policies": [r.policy_version for r in records],
+    }
 
 
 def _retrieve(future: asyncio.Future[None]) -> None:
@@ -118,7 +114,7 @@ class AccessRecorder:
         while self._queue:
             batch, self._queue = self._queue, []
             try:
-                await self._write([r.row() for records, _ in batch for r in records])
+                await self._write([r for records, _ in batch for r in records])
             except BaseException as exc:
                 for _, future in batch:
                     if not future.done():
@@ -133,13 +129,12 @@ class AccessRecorder:
                     if not future.done():
                         future.set_result(None)
 
-    async def _write(self, rows: list[tuple[Any, ...]]) -> None:
+    async def _write(self, records: list[AccessRecord]) -> None:
+        statement = compiled(INSERT)
         connection = await self._pool.acquire()
         discard = True
         try:
-            await connection.copy_records_to_table(
-                "access_log", records=rows, columns=list(COLUMNS)
-            )
+            await connection.execute(statement.sql, *statement.args(insert_params(records)))
             discard = False
         except BaseException as exc:
             if is_connection_error(exc) or connection.is_closed():

@@ -315,8 +315,8 @@ class WriteUnit(ReadUnit):
     async def record_access(self, records: Sequence[AccessRecord]) -> None:
         """The audit of children this unit read, in its transaction; written again on its
         own if the transaction rolls back (a read is audited whatever the write did)."""
-        for record in records:
-            params = insert_params(record)
+        if records:
+            params = insert_params(records)
             await self.execute(ACCESS_INSERT, **params)
             self.after_rollback(ACCESS_INSERT, **params)
 
