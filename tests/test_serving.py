@@ -99,7 +99,7 @@ async def test_an_unhandled_error_is_a_500_problem_and_never_reaches_the_server(
         raise RuntimeError("a defect")
 
     if hot:  # the lean dispatch of a hot endpoint
-        monkeypatch.setattr(placement_endpoints.repository, "read_json", broken)
+        monkeypatch.setattr(placement_endpoints.repository, "read_json_versioned", broken)
         path = f"/v1/placements/{uuid.uuid4()}"
     else:  # FastAPI's route of another endpoint
         monkeypatch.setattr(placement_endpoints.history_service, "history", broken)
