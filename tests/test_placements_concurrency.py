@@ -43,8 +43,9 @@ KEEPS_STATUS = {"placement.varied", "placement.reviewed", "placement.end_propose
 @pytest.fixture
 async def wide_app(settings: Settings, database_url: str) -> AsyncIterator[FastAPI]:
     """The hub with a pool big enough for every client at once (the tests' default pool
-    is 10 + 10)."""
-    database = Database(database_url, settings.model_copy(update={"db_pool_size": 40}))
+    is 10 + 10), and no bigger: the test server allows 100 connections, and the session's
+    other pools hold theirs."""
+    database = Database(database_url, settings.model_copy(update={"db_pool_size": 34}))
     try:
         yield create_app(settings, database=database)
     finally:
