@@ -44,9 +44,9 @@ async def test_concurrent_reads_share_commits_and_each_is_audited_once(
     headers = auth(token_for(app, la))
     await superuser.execute("DELETE FROM access_log")
     before = db.access_log.batches
-    paths = [f"/v1/children/{ids[i % 3]}" for i in range(30)] + ["/v1/children"] * 10
+    paths = [f"/v1/children/{ids[i % 3]}" for i in range(15)] + ["/v1/children"] * 5
     answers = await asyncio.gather(*(client.get(p, headers=headers) for p in paths))
-    assert [a.status_code for a in answers] == [200] * 40
+    assert [a.status_code for a in answers] == [200] * 20
     rows = await superuser.fetch(
         "SELECT action, child_ids, outcome, rules, categories, client_id FROM access_log"
     )
@@ -55,16 +55,16 @@ async def test_concurrent_reads_share_commits_and_each_is_audited_once(
     assert {tuple(r["rules"]) for r in rows} == {tuple(shown["rules"])} == {("la_home",)}
     assert {tuple(r["categories"]) for r in rows} == {tuple(sorted(shown["categories"]))}
     assert len(shown["categories"]) > 3
-    assert sorted(r["action"] for r in rows) == ["list"] * 10 + ["read"] * 30
+    assert sorted(r["action"] for r in rows) == ["list"] * 5 + ["read"] * 15
     assert all(r["outcome"] == "allowed" for r in rows)
     # one row per read, naming the child it read; a page's row names the page
     reads = sorted(str(r["child_ids"][0]) for r in rows if r["action"] == "read")
-    assert reads == sorted(str(ids[i % 3]) for i in range(30))
+    assert reads == sorted(str(ids[i % 3]) for i in range(15))
     assert all(
         sorted(map(str, r["child_ids"])) == sorted(ids) for r in rows if r["action"] == "list"
     )
     batches = db.access_log.batches - before
-    assert 1 <= batches < 40  # reads waiting together went in one COPY
+    assert 1 <= batches < 20  # reads waiting together went in one INSERT
 
 
 async def test_a_read_whose_audit_cannot_be_written_is_not_answered(

@@ -41,15 +41,19 @@ KEEPS_STATUS = {"placement.varied", "placement.reviewed", "placement.end_propose
 
 
 @pytest.fixture
-async def wide_app(settings: Settings, database_url: str) -> AsyncIterator[FastAPI]:
-    """The hub with a pool big enough for every client at once (the tests' default pool
-    is 10 + 10), and no bigger: the test server allows 100 connections, and the session's
-    other pools hold theirs."""
-    database = Database(database_url, settings.model_copy(update={"db_pool_size": 34}))
+async def wide_app(
+    settings: Settings, database_url: str, database: Database
+) -> AsyncIterator[FastAPI]:
+    """The hub with a pool big enough for every client at once. The test server allows
+    100 connections: the session's own pools (20 + 20) give back their idle ones first,
+    whatever the tests before left open."""
+    database.reads.expire_idle()
+    database.writes.expire_idle()
+    wide = Database(database_url, settings.model_copy(update={"db_pool_size": 34}))
     try:
-        yield create_app(settings, database=database)
+        yield create_app(settings, database=wide)
     finally:
-        await database.dispose()
+        await wide.dispose()
 
 
 @pytest.fixture

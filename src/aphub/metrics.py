@@ -134,11 +134,23 @@ def route_template(scope: Scope) -> str:
     return path if isinstance(path, str) and path else UNMATCHED
 
 
+# the labelled series of each (method, route, status) seen, looked up once: `labels()`
+# takes a lock and builds its key on every call (routes are templates: few series)
+_SERIES: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+
 def observe_request(scope: Scope, status: int, seconds: float) -> None:
     route = route_template(scope)
     method = scope.get("method", "")
-    REQUESTS.labels(method, route, str(status)).inc()
-    LATENCY.labels(method, route).observe(seconds)
+    key = (method, route, status)
+    series = _SERIES.get(key)
+    if series is None:
+        series = _SERIES[key] = (
+            REQUESTS.labels(method, route, str(status)),
+            LATENCY.labels(method, route),
+        )
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 @contextlib.contextmanager

@@ -119,18 +119,19 @@ class HubMiddleware:
             elapsed = time.perf_counter() - started
             if self.observe:
                 observe_request(scope, status_holder["status"], elapsed)
-            log.info(
-                "request",
-                extra={
-                    "method": scope["method"],
-                    # the route's template, never the path or the query string: both may
-                    # carry a child's or a placement's id
-                    "route": route_template(scope),
-                    "status": status_holder["status"],
-                    "duration_ms": round(elapsed * 1000, 2),
-                    "client_id": scope.get("state", {}).get("client_id"),
-                },
-            )
+            if log.isEnabledFor(logging.INFO):
+                log.info(
+                    "request",
+                    extra={
+                        "method": scope["method"],
+                        # the route's template, never the path or the query string: both may
+                        # carry a child's or a placement's id
+                        "route": route_template(scope),
+                        "status": status_holder["status"],
+                        "duration_ms": round(elapsed * 1000, 2),
+                        "client_id": scope.get("state", {}).get("client_id"),
+                    },
+                )
             request_id_var.reset(token)
 
     def _too_large(self, scope: Scope) -> Problem:

@@ -113,7 +113,7 @@ async def _arguments(endpoint: Endpoint, request: Request, raw: bytes) -> dict[s
         kwargs.update(parse_path(signature.path, request.path_params))
     if signature.query is not None:
         kwargs["query"] = parse_query(signature.query, request.query_params)
-    elif request.query_params:
+    elif request.scope.get("query_string"):  # (parsed only when there is one)
         parse_query(NoParams, request.query_params)  # refuses any name
     if signature.body is not None:
         kwargs["body"] = parse_body(signature.body, raw)
