@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from aphub.attendance.concerns import run_concerns
@@ -299,3 +300,14 @@ async def test_jobs_serve_runs_the_concerns_in_a_process_of_its_own(
     assert "attendance-concerns every 15 min" in seen[0], seen[0]
     run = next(line for line in seen if '"attendance-concerns"' in line and "job ran" in line)
     assert '"skipped": false' in run or '"skipped":false' in run, run
+
+
+async def test_concerns_written_a_few_at_a_time_are_the_same_concerns(
+    client: httpx.AsyncClient, app: FastAPI, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At national scale a run raises hundreds of thousands: they are inserted in chunks
+    (`INSERT_CHUNK`), which must raise exactly what one statement would."""
+    monkeypatch.setattr("aphub.attendance.concerns.INSERT_CHUNK", 1)
+    await test_each_concern_fires_once_on_the_right_school_day_never_on_holidays_or_weekends(
+        client, app, db
+    )

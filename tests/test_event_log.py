@@ -136,3 +136,16 @@ async def test_a_version_already_in_the_chain_is_refused_with_its_change(
     assert await superuser.fetchval("SELECT count(*) FROM event_outbox") == 0
     await _append(db, 1)  # the sealer carries on
     assert (await verify_chain(db)).checked == 2
+
+
+async def test_a_unit_queuing_more_events_than_one_statement_carries_writes_them_all_in_order(
+    db: Database, superuser: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job raising concerns across a national data set queues millions of events: they
+    go in statements of `OUTBOX_CHUNK`, in the order queued, in the one transaction."""
+    monkeypatch.setattr("aphub.events.log.OUTBOX_CHUNK", 2)
+    ids = await _append(db, 5)
+    rows = await superuser.fetch("SELECT id, (data->>'i')::int AS i FROM events ORDER BY seq")
+    assert [r["id"] for r in rows] == ids
+    assert [r["i"] for r in rows] == [0, 1, 2, 3, 4]
+    assert (await verify_chain(db)).ok

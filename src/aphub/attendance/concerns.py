@@ -39,6 +39,8 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 
 LockMode = Literal["skip", "wait", "none"]
 LOCK_KEY = "hashtextextended('aphub:attendance-concerns', 0)"
+# concerns per INSERT (a national data set raises hundreds of thousands in one run)
+INSERT_CHUNK = 5_000
 # the run's moment, local (what school days and 10:00 deadlines are in) and UTC (as reported)
 CLOCK = (
     "SELECT coalesce(:as_of::timestamp, (now() AT TIME ZONE 'Europe/London')::timestamp) "
@@ -213,19 +215,22 @@ async def run_concerns(
     found = await _candidates(uow, as_of, la_id)
     if not found:
         return result
-    inserted = await uow.fetch(
-        INSERT,
-        id=[uuid7() for _ in found],
-        placement_id=[c["id"] for c in found],
-        **{
-            name: [c.get(name) for c in found]
-            for name in ("child_id", "commissioner_id", "home_la_id", "kind", "day")
-        },
-        **{
-            name: [c.get(name) for c in found]
-            for name in ("window_from", "possible", "attended", "percentage", "sessions")
-        },
-    )
+    inserted: list[Any] = []
+    for start in range(0, len(found), INSERT_CHUNK):
+        chunk = found[start : start + INSERT_CHUNK]
+        inserted += await uow.fetch(
+            INSERT,
+            id=[uuid7() for _ in chunk],
+            placement_id=[c["id"] for c in chunk],
+            **{
+                name: [c.get(name) for c in chunk]
+                for name in ("child_id", "commissioner_id", "home_la_id", "kind", "day")
+            },
+            **{
+                name: [c.get(name) for c in chunk]
+                for name in ("window_from", "possible", "attended", "percentage", "sessions")
+            },
+        )
     actor = Actor.system("attendance-concerns")
     for row in inserted:
         record(

@@ -182,24 +182,32 @@ _OUTBOX_MANY = (
 )
 
 
+# Events per INSERT: a job raising concerns across a national data set queues millions,
+# and one statement carrying them all is over PostgreSQL's 1 GB limit for a message.
+OUTBOX_CHUNK = 5_000
+
+
 async def write_outbox(unit: WriteUnit) -> None:
-    """Insert the unit's queued events into the outbox, last thing in its transaction."""
+    """Insert the unit's queued events into the outbox, last thing in its transaction
+    (in statements of at most `OUTBOX_CHUNK` events, in the order they were queued)."""
     pending, unit.pending_events = unit.pending_events, []
     if not pending:
         return
-    await unit.execute(
-        _OUTBOX_MANY,
-        ids=[e.id for e in pending],
-        types=[e.type for e in pending],
-        occurred=[e.occurred_at for e in pending],
-        actor_organisations=[e.actor.organisation_id for e in pending],
-        actor_clients=[e.actor.client_id for e in pending],
-        subject_types=[e.subject_type for e in pending],
-        subject_ids=[e.subject_id for e in pending],
-        subject_versions=[e.subject_version for e in pending],
-        child_ids=[e.child_id for e in pending],
-        data=[orjson.dumps(e.data, option=orjson.OPT_UTC_Z).decode() for e in pending],
-    )
+    for start in range(0, len(pending), OUTBOX_CHUNK):
+        chunk = pending[start : start + OUTBOX_CHUNK]
+        await unit.execute(
+            _OUTBOX_MANY,
+            ids=[e.id for e in chunk],
+            types=[e.type for e in chunk],
+            occurred=[e.occurred_at for e in chunk],
+            actor_organisations=[e.actor.organisation_id for e in chunk],
+            actor_clients=[e.actor.client_id for e in chunk],
+            subject_types=[e.subject_type for e in chunk],
+            subject_ids=[e.subject_id for e in chunk],
+            subject_versions=[e.subject_version for e in chunk],
+            child_ids=[e.child_id for e in chunk],
+            data=[orjson.dumps(e.data, option=orjson.OPT_UTC_Z).decode() for e in chunk],
+        )
     unit.appended_events()
 
 
