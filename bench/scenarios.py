@@ -434,6 +434,7 @@ SCENARIOS: list[Scenario] = [
         "redaction, access-audit row) vs the reference selecting the row by id",
         child_by_id_prepare,
         child_by_id_check,
+        target=0.65,
     ),
     Scenario(
         "children_list",
@@ -442,6 +443,7 @@ SCENARIOS: list[Scenario] = [
         "page of 50 by (home_la_id, id)",
         children_list_prepare,
         children_list_check,
+        target=0.6,
     ),
     Scenario(
         "list_passports",
@@ -457,7 +459,7 @@ SCENARIOS: list[Scenario] = [
         "JSON built in PostgreSQL) vs the reference selecting the row by id",
         placement_by_id_prepare,
         placement_by_id_check,
-        target=0.6,
+        target=0.9,
     ),
     Scenario(
         "placements_list",
@@ -465,7 +467,7 @@ SCENARIOS: list[Scenario] = [
         "placements vs the reference's page of 50 by (provider_id, id)",
         placements_list_prepare,
         placements_list_check,
-        target=0.6,
+        target=0.65,
     ),
     Scenario(
         "placement_review",
@@ -474,7 +476,7 @@ SCENARIOS: list[Scenario] = [
         "vs the reference's transaction: a conditional UPDATE plus an event INSERT",
         placement_review_prepare,
         placement_review_check,
-        target=0.4,
+        target=0.45,
         after=placement_review_after,
     ),
 ]
