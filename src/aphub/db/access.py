@@ -15,7 +15,6 @@ A write unit records its reads in its own transaction instead (`WriteUnit.record
 from __future__ import annotations
 
 import asyncio
-import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,8 +24,6 @@ from typing import Any
 from aphub.db.pool import ConnectionPool, DatabaseUnavailable, is_connection_error
 from aphub.db.sql import compiled
 from aphub.ids import uuid7
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +93,7 @@ class AccessRecorder:
         self._pool = pool
         self._queue: list[tuple[Sequence[AccessRecord], asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
-        self.batches = 0  # how many COPYs have written rows (tests, metrics)
+        self.batches = 0  # how many INSERTs have written rows (tests)
 
     async def record(self, records: Sequence[AccessRecord]) -> None:
         """Write `records` with whatever other reads are waiting; return once committed."""
