@@ -6,7 +6,7 @@ import asyncpg
 import pytest
 
 from aphub.db import Database
-from aphub.events.log import Actor, record
+from aphub.events.log import Actor, record, seal_pass
 from aphub.events.verify import verify_chain
 
 
@@ -149,3 +149,26 @@ async def test_a_unit_queuing_more_events_than_one_statement_carries_writes_them
     assert [r["id"] for r in rows] == ids
     assert [r["i"] for r in rows] == [0, 1, 2, 3, 4]
     assert (await verify_chain(db)).ok
+
+
+async def test_a_pass_over_many_batches_seals_every_row_once_in_order(
+    db: Database, superuser: asyncpg.Connection
+) -> None:
+    """A pass reads the outbox a batch at a time, each batch on from the last row it moved
+    (a national concerns run leaves millions): every row sealed, once, in outbox order."""
+    rows = [uuid.uuid4() for _ in range(7)]
+    for row in rows:
+        await superuser.execute(
+            "INSERT INTO event_outbox (id, type, occurred_at, subject_type, subject_id, data) "
+            "VALUES ($1, 'test.batched', now(), 'test', $1, '{}')",
+            row,
+        )
+    connection = await db.connect()
+    try:
+        assert await seal_pass(connection, batch=2) == 7
+    finally:
+        await connection.close()
+    sealed = await superuser.fetch("SELECT id, seq FROM events ORDER BY seq")
+    assert [r["id"] for r in sealed] == rows
+    assert await superuser.fetchval("SELECT count(*) FROM event_outbox") == 0
+    assert (await verify_chain(db)).checked == 7
