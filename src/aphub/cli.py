@@ -10,19 +10,20 @@ import os
 import sys
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime, time
 from pathlib import Path
 
+from aphub.cli_jobs import (
+    cmd_jobs_run_concerns,
+    cmd_jobs_run_education,
+    cmd_jobs_serve,
+    hub_database,
+    job_names,
+)
 from aphub.config import get_settings
-from aphub.db import Database, resolve_database_url, resolve_migration_url
+from aphub.db import resolve_migration_url
 from aphub.logs import configure_logging
 from aphub.migrate import migrate
-from aphub.progress import Counted, Steps, migrations_reported
-
-
-def _database() -> Database:
-    settings = get_settings()
-    return Database(resolve_database_url(settings), settings)
+from aphub.progress import Counted, migrations_reported
 
 
 async def _migrate() -> None:
@@ -96,7 +97,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     async def run() -> None:
         settings = get_settings()
         await migrate(resolve_migration_url(settings))
-        database = _database()
+        database = hub_database()
         try:
             await load_demo(database, settings, only_if_empty=args.if_empty)
         finally:
@@ -154,7 +155,7 @@ def cmd_clients_create(args: argparse.Namespace) -> None:
     credentials: Credentials = _credentials(args)  # type: ignore[assignment]
 
     async def run() -> None:
-        database = _database()
+        database = hub_database()
         try:
             async with database.writing() as uow:
                 issued = await create_client(
@@ -195,7 +196,7 @@ def cmd_verify_log(args: argparse.Namespace) -> None:
     checkpoint = json.loads(Path(args.checkpoint).read_text()) if args.checkpoint else None
 
     async def run() -> bool:
-        database = _database()
+        database = hub_database()
         counted = Counted("verify-log", "events verified")
         try:
             result = await verify_chain(database, progress=counted)
@@ -231,99 +232,6 @@ def cmd_verify_log(args: argparse.Namespace) -> None:
 
     if not asyncio.run(run()):
         sys.exit(1)
-
-
-def _as_of(value: str | None) -> datetime | None:
-    """`--as-of`: a past date means the end of that day (local time in England); today
-    or nothing means now; a date and time is taken as it is. Never in the future."""
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise SystemExit(
-            f"--as-of {value!r}: give a date (2026-09-14) or a date and time"
-        ) from None
-    if len(value) <= 10:  # a date
-        if moment.date() > date.today():
-            raise SystemExit("--as-of must not be in the future")
-        if moment.date() == date.today():
-            return None
-        return datetime.combine(moment.date(), time(23, 59, 59))
-    moment = moment.replace(tzinfo=None)
-    if moment > datetime.now():
-        raise SystemExit("--as-of must not be in the future")
-    return moment
-
-
-def cmd_jobs_run_concerns(args: argparse.Namespace) -> None:
-    from aphub.attendance.concerns import run_concerns
-
-    async def run() -> dict[str, object]:
-        database = _database()
-        steps = Steps("concerns", 1)
-        try:
-            with steps.step("computing attendance concerns (one transaction)"):
-                async with database.writing() as uow:
-                    return await run_concerns(uow, as_of=_as_of(args.as_of))
-        finally:
-            await database.dispose()
-
-    print(json.dumps(asyncio.run(run()), indent=2))
-
-
-def cmd_jobs_run_education(args: argparse.Namespace) -> None:
-    from datetime import date
-
-    from aphub.education.flags import run_flags
-
-    as_of = date.fromisoformat(args.as_of) if args.as_of else None
-
-    async def run() -> dict[str, object]:
-        database = _database()
-        try:
-            async with database.writing() as uow:
-                return await run_flags(uow, as_of=as_of)
-        finally:
-            await database.dispose()
-
-    print(json.dumps(asyncio.run(run()), indent=2))
-
-
-def cmd_jobs_serve(args: argparse.Namespace) -> None:
-    """The scheduled jobs in a process of their own, for deployments that run the web
-    workers with APHUB_JOBS=false: a run over a large area then never holds a worker that
-    is answering requests. `--only` runs some of them (webhook delivery scaled apart)."""
-    from aphub import jobs
-
-    settings = get_settings()
-    configure_logging(settings.log_level)
-    only = set(args.only) if args.only else None
-
-    async def run() -> None:
-        database = _database()
-        try:
-            await database.check_roles()
-            await jobs.serve(database, settings, only)
-        finally:
-            await database.dispose()
-
-    for job in jobs.JOBS:
-        if only is None or job.name in only:
-            every = job.every_minutes(settings)
-            print(f"aphub jobs: {job.name} every {every:g} min", flush=True)
-    if only is None or jobs.WEBHOOK_DELIVERIES in only:
-        poll = settings.webhook_poll_seconds
-        print(f"aphub jobs: {jobs.WEBHOOK_DELIVERIES} looking for work every {poll:g} s")
-    # each run is one transaction: one interrupted rolls back whole
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run())
-
-
-def _job_names() -> tuple[str, ...]:
-    from aphub import jobs
-
-    return jobs.NAMES
 
 
 def cmd_webhooks_listen(args: argparse.Namespace) -> None:
@@ -428,7 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve_jobs.add_argument(
         "--only",
         action="append",
-        choices=_job_names(),
+        choices=job_names(),
         help="run only this job (repeat for more); default: all",
     )
     serve_jobs.set_defaults(func=cmd_jobs_serve)

@@ -178,3 +178,14 @@ class ConnectionPool:
     async def close(self) -> None:
         while self._idle:
             await self._idle.pop().close()
+
+
+def ended_while_idle(exc: BaseException) -> bool:
+    """A connection the server ended while it sat idle in the pool (a restart,
+    `pg_terminate_backend`) can leave asyncpg's protocol still consuming the server's
+    error: the next statement fails with an internal client error, not a closed
+    connection. A unit runs one statement at a time, so on its connection this means the
+    connection is lost, not misused."""
+    return isinstance(exc, asyncpg.exceptions._base.InternalClientError) and (
+        "cannot switch to state" in str(exc)
+    )

@@ -108,3 +108,19 @@ def from_core(statement: Any) -> tuple[str, dict[str, Any]]:
         _NAMED = PGDialect(paramstyle="named")  # type: ignore[no-untyped-call]
     compiled = statement.compile(dialect=_NAMED)
     return compiled.string, dict(compiled.params)
+
+
+def riding_claim(sql: str, claim_sql: str) -> str:
+    """`sql` (a SELECT of at most one row) with the Idempotency-Key claim in front of it,
+    in one statement: the claim's row, whether `sql` found a row, and that row."""
+    return (
+        f"WITH claimed AS ({claim_sql}), target AS ({sql}) "
+        "SELECT claimed.*, EXISTS (SELECT 1 FROM target) AS target_found, target.* "
+        "FROM claimed LEFT JOIN target ON true"
+    )
+
+
+def one_row_select(sql: str) -> bool:
+    """Whether a statement can ride after the key's claim as a part of one WITH: a plain
+    SELECT (a row lock included), not a statement that writes."""
+    return sql.lstrip()[:6].upper() == "SELECT"

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -36,9 +35,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aphub.db.access import INSERT as ACCESS_INSERT
 from aphub.db.access import AccessRecord, insert_params
 from aphub.db.orm import borrowed
-from aphub.db.pool import ConnectionPool, DatabaseUnavailable, HubConnection, is_connection_error
+from aphub.db.pool import (
+    ConnectionPool,
+    DatabaseUnavailable,
+    HubConnection,
+    ended_while_idle,
+    is_connection_error,
+)
 from aphub.db.session import TaskLock, UnitSession
-from aphub.db.sql import Statement, compiled
+from aphub.db.sql import Statement, compiled, one_row_select, riding_claim
 
 # where the primary's WAL is now (`aphub.db.replicas`)
 WAL_POSITION = "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint"
@@ -177,7 +182,7 @@ class ReadUnit:
         lost = (self._connection is not None and self._connection.is_closed()) or (
             isinstance(exc, asyncpg.InterfaceError) and "another operation" in str(exc)
         )
-        if is_connection_error(exc) or lost or _ended_while_idle(exc):
+        if is_connection_error(exc) or lost or ended_while_idle(exc):
             self._pool.expire_idle()
             if self._primary is not None:
                 self.database.reads.expire_idle()
@@ -214,28 +219,6 @@ class ReadUnit:
 
 
 BeforeCommit = Callable[["WriteUnit"], Awaitable[None]]
-
-
-@lru_cache(maxsize=256)
-def _ended_while_idle(exc: BaseException) -> bool:
-    """A connection the server ended while it sat idle in the pool (a restart,
-    `pg_terminate_backend`) can leave asyncpg's protocol still consuming the server's
-    error: the next statement fails with an internal client error, not a closed
-    connection. A unit runs one statement at a time, so on its connection this means the
-    connection is lost, not misused."""
-    return isinstance(exc, asyncpg.exceptions._base.InternalClientError) and (
-        "cannot switch to state" in str(exc)
-    )
-
-
-def _riding(sql: str, claim_sql: str) -> str:
-    """`sql` (a SELECT of at most one row) with the Idempotency-Key claim in front of it,
-    in one statement: the claim's row, whether `sql` found a row, and that row."""
-    return (
-        f"WITH claimed AS ({claim_sql}), target AS ({sql}) "
-        "SELECT claimed.*, EXISTS (SELECT 1 FROM target) AS target_found, target.* "
-        "FROM claimed LEFT JOIN target ON true"
-    )
 
 
 class WriteUnit(ReadUnit):
@@ -376,14 +359,16 @@ class WriteUnit(ReadUnit):
 
     async def fetchrow(self, sql: str, /, **params: Any) -> Any:
         claim = self._claim
-        if claim is None or claim.checked or not _one_row_select(sql):
+        if claim is None or claim.checked or not one_row_select(sql):
             return await super().fetchrow(sql, **params)
         async with self.lock:
             await self._flush_orm()
             await self._begin()
             if claim.checked:  # another task's statement carried it meanwhile
                 return await self._run("fetchrow", sql, params)
-            row = await self._run("fetchrow", _riding(sql, claim.sql), {**params, **claim.params()})
+            row = await self._run(
+                "fetchrow", riding_claim(sql, claim.sql), {**params, **claim.params()}
+            )
             claim.check(row)
             if not row["target_found"]:
                 return None
@@ -457,9 +442,3 @@ class WriteUnit(ReadUnit):
                 log.error("a statement kept after a rollback failed", exc_info=True)
                 self._discard = True
                 return
-
-
-def _one_row_select(sql: str) -> bool:
-    """Whether a statement can ride after the key's claim as a part of one WITH: a plain
-    SELECT (a row lock included), not a statement that writes."""
-    return sql.lstrip()[:6].upper() == "SELECT"
