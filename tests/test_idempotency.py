@@ -237,3 +237,26 @@ async def test_a_first_request_committing_while_the_claim_is_taken_turns_the_sec
         "SELECT request_hash FROM idempotency_keys WHERE key = 'offer-race'"
     )
     assert stored == "first"
+
+
+# The POSTs that take no Idempotency-Key, each for a reason of its own; any other is keyed.
+# A new exemption is a decision to make here, in review, not a field to fill in.
+NOT_KEYED = {
+    ("POST", "/v1/oauth/token"),
+    ("POST", "/oversight/sign-in"),
+    ("POST", "/oversight/sign-out"),
+}
+
+
+def test_every_post_takes_an_idempotency_key_unless_exempt_for_a_stated_reason() -> None:
+    from aphub.api.table import ENDPOINTS
+
+    exempt = {(e.method, e.path): e.not_idempotent for e in ENDPOINTS if e.not_idempotent}
+    assert set(exempt) == NOT_KEYED
+    assert all(len(reason or "") > 20 for reason in exempt.values()), exempt
+    # a reason on anything but a POST, or an empty one, means nothing
+    assert [(e.method, e.path) for e in ENDPOINTS if e.not_idempotent is not None] == [
+        key for key in ((e.method, e.path) for e in ENDPOINTS) if key in NOT_KEYED
+    ]
+    posts = [e for e in ENDPOINTS if e.method == "POST"]
+    assert all(e.idempotent for e in posts if (e.method, e.path) not in NOT_KEYED)

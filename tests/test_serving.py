@@ -8,6 +8,7 @@ the rest of a GraphQL request fares."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -89,10 +90,15 @@ async def test_a_refused_transition_names_the_state_apart_from_the_http_status(
 
 @pytest.mark.parametrize("hot", [True, False])
 async def test_an_unhandled_error_is_a_500_problem_and_never_reaches_the_server(
-    app: FastAPI, db: Database, monkeypatch: pytest.MonkeyPatch, hot: bool
+    app: FastAPI,
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    hot: bool,
 ) -> None:
     """The ASGI app answers and returns normally: an error raised out of it makes the
-    server drop the connection, and a pipelined request with it."""
+    server drop the connection, and a pipelined request with it. The endpoint's own
+    serving answers it (the middleware's catch-all is the last resort, not the way)."""
     area = await make_area(app, db)
 
     async def broken(*_: Any, **__: Any) -> None:
@@ -127,7 +133,12 @@ async def test_an_unhandled_error_is_a_500_problem_and_never_reaches_the_server(
         "server": ("hub", 80),
         "state": {},
     }
-    await app(scope, receive, send)  # returns: nothing raised to the server
+    with caplog.at_level(logging.ERROR, logger="aphub.errors"):
+        await app(scope, receive, send)  # returns: nothing raised to the server
+    # logged once, where it was answered: nothing went on to the middleware's catch-all
+    assert [r.getMessage() for r in caplog.records if r.name == "aphub.errors"] == [
+        "unhandled error"
+    ]
     start = next(m for m in sent if m["type"] == "http.response.start")
     assert start["status"] == 500
     headers = dict(start["headers"])

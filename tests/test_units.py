@@ -22,10 +22,13 @@ _AUDIT_ROW = (
 async def test_a_write_through_a_read_unit_fails_loudly_and_writes_nothing(
     db: Database, superuser: asyncpg.Connection
 ) -> None:
+    async with db.reading() as unit:  # the read role, whatever the statement looks like
+        assert await unit.fetchval("SELECT current_user") == db.read_role
     for statement in (
         "INSERT INTO school_holidays (id, la_id, from_date, to_date, name) "
         "VALUES (gen_random_uuid(), gen_random_uuid(), '2026-01-01', '2026-01-02', 'x')",
         "UPDATE organisations SET name = 'x'",
+        "UPDATE public.organisations SET name = 'x'",
         "DELETE FROM children",
         "CREATE TABLE sneaky (id int)",
     ):
