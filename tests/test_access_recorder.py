@@ -4,6 +4,7 @@ written together, and a read is answered only once its audit row is committed.""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import asyncpg
@@ -11,9 +12,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from aphub.auth.principal import Principal
 from aphub.db import Database
 from aphub.db.access import AccessRecorder
 from aphub.db.pool import DatabaseUnavailable
+from aphub.errors import NotFound
+from aphub.sharing import gate
 from tests.factories import auth, make_org, token_for
 
 
@@ -114,3 +118,35 @@ async def test_the_answer_waits_for_the_commit_of_its_audit_row(
     r = await request
     assert r.status_code == 200
     assert await superuser.fetchval("SELECT count(*) FROM access_log") == 1
+
+
+async def test_reads_audited_in_a_write_unit_that_rolls_back_are_audited_still(
+    client: httpx.AsyncClient, app: FastAPI, db: Database, superuser: asyncpg.Connection
+) -> None:
+    """Statements that carry their audit row (a batch by id, a read beside the record)
+    write it in the unit's transaction; the transaction rolling back must not take the
+    audit of what was read, allowed or denied, with it."""
+    la, ids = await _children(client, app, db, 2)
+    stranger = await make_org(db, "provider")
+    await superuser.execute("DELETE FROM access_log")
+
+    class Undone(Exception):
+        pass
+
+    async def read_then_fail() -> None:
+        async with db.writing() as unit:
+            home = Principal(la.id, "local_authority", "la-client", frozenset())
+            shown = await gate.read_children_by_ids(unit, home, [uuid.UUID(i) for i in ids])
+            assert len(shown) == 2
+            other = Principal(stranger.id, "provider", "provider-client", frozenset())
+            with pytest.raises(NotFound):
+                await gate.decide_audited(unit, other, uuid.UUID(ids[0]), action="read")
+            raise Undone
+
+    with pytest.raises(Undone):
+        await read_then_fail()
+    rows = await superuser.fetch("SELECT client_id, outcome, child_ids FROM access_log")
+    assert sorted((r["client_id"], r["outcome"], len(r["child_ids"])) for r in rows) == [
+        ("la-client", "allowed", 2),
+        ("provider-client", "denied", 1),
+    ]

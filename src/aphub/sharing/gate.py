@@ -10,7 +10,8 @@ from typing import Any
 
 from aphub.auth.principal import Principal
 from aphub.db import ReadUnit
-from aphub.db.access import AccessRecord
+from aphub.db.access import INSERT as ACCESS_INSERT
+from aphub.db.access import AccessRecord, insert_params
 from aphub.errors import Forbidden, NotFound
 from aphub.sharing import statements
 from aphub.sharing.fields import FIELD_CATEGORY
@@ -92,20 +93,8 @@ def _keep_audit(
     stand alone: nothing to keep there)."""
     if not uow.transactional:
         return
-    allowed = bool(rules)
-    categories = sorted(decision.read.categories) if allowed and decision is not None else []
-    uow.after_rollback(
-        statements.RECORD_ACCESS_MANY,
-        org=principal.organisation_id,
-        client=principal.client_id,
-        child_ids=child_ids,
-        action=action,
-        surface=surface,
-        outcome="allowed" if allowed else "denied",
-        rules=list(rules),
-        categories=categories,
-        policy_version=active_policy().version,
-    )
+    record = access_record(principal, child_ids, surface, action, rules, decision)
+    uow.after_rollback(ACCESS_INSERT, **insert_params([record]))
 
 
 async def read_children_by_ids(
