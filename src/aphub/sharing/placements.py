@@ -11,7 +11,17 @@ from __future__ import annotations
 from functools import cache
 
 from aphub.sharing.policy import Policy
-from aphub.sharing.relationships import CURRENT_PLACEMENT, INVOLVEMENT_CURRENT, TODAY, rules_for
+from aphub.sharing.relationships import (
+    CURRENT_PLACEMENT,
+    HOSTED,
+    INVOLVEMENT_CURRENT,
+    PROVIDER_PLACEMENT,
+    RULES,
+    TODAY,
+    TRUST_COMMISSIONS,
+    RuleSQL,
+    rules_for,
+)
 
 _PLACEMENT_RELATION: dict[str, str] = {
     "local_authority": (
@@ -54,35 +64,85 @@ assert _JOINED_RELATION["local_authority"] != _PLACEMENT_RELATION["local_authori
 
 def _sees_child(organisation_type: str, org: str, policy: Policy) -> str | None:
     """A condition on child row `c`: a rule that grants `placement` lets the caller see it."""
-    granting = [
-        r
-        for r in rules_for(organisation_type)
-        if r.name in policy.rules and "placement" in policy.rules[r.name].read.categories
-    ]
+    granting = _granting(organisation_type, policy)
     if not granting:
         return None
     return " OR ".join(f"({r.applies.format(org=org)})" for r in granting)
 
 
+# A rule that holds for a child because of one of its placements holds whenever that
+# placement itself passes this condition on `p` (the rule's own test, applied to the row
+# in hand): a placement that grants its own visibility needs no look at the child's other
+# placements. Rules not listed here (home LA, roll, involvement) are tested on the child.
+_GRANTED_BY_ITSELF: dict[str, str] = {
+    "la_host": HOSTED,
+    "school_commissioner": "p.commissioner_id = {org}",
+    "trust_commissioner": TRUST_COMMISSIONS,
+    "provider_requested": "p.provider_id = {org} AND p.status = 'requested'",
+    "provider_placement": PROVIDER_PLACEMENT,
+}
+
+
+assert set(_GRANTED_BY_ITSELF) <= set(RULES)
+
+
+def _granting(organisation_type: str, policy: Policy) -> list[RuleSQL]:
+    """The caller's rules to which the policy grants the `placement` category."""
+    return [
+        r
+        for r in rules_for(organisation_type)
+        if r.name in policy.rules and "placement" in policy.rules[r.name].read.categories
+    ]
+
+
+def _granted_by_itself(organisation_type: str, org: str, policy: Policy) -> str | None:
+    """A condition on `p` under which the placement shows itself to the caller through a
+    granting rule, or None when no granting rule can hold that way."""
+    own = [
+        f"({_GRANTED_BY_ITSELF[r.name].format(org=org)})"
+        for r in _granting(organisation_type, policy)
+        if r.name in _GRANTED_BY_ITSELF
+    ]
+    return " OR ".join(own) if own else None
+
+
+def _condition(
+    relation: str | None, organisation_type: str, org: str, policy: Policy, child_sees: str
+) -> str:
+    """`relation` (the caller's tie to the placement) and a granting rule: the
+    placement's own columns first, `child_sees` (the test on the child) only when they do
+    not decide."""
+    itself = _granted_by_itself(organisation_type, org, policy)
+    granted = child_sees if itself is None else f"({itself}) OR {child_sees}"
+    return f"({relation.format(org=org)} AND ({granted}))" if relation else "false"
+
+
 @cache
 def _visible(organisation_type: str, org: str, policy: Policy) -> str:
-    relation = _PLACEMENT_RELATION.get(organisation_type)
     sees_child = _sees_child(organisation_type, org, policy)
-    if relation is None or sees_child is None:
+    if sees_child is None:
         return "false"
-    return (
-        f"({relation.format(org=org)} AND EXISTS (SELECT 1 FROM children c "
-        f"WHERE c.id = p.child_id AND ({sees_child})))"
+    return _condition(
+        _PLACEMENT_RELATION.get(organisation_type),
+        organisation_type,
+        org,
+        policy,
+        f"EXISTS (SELECT 1 FROM children c WHERE c.id = p.child_id AND ({sees_child}))",
     )
 
 
 @cache
 def _visible_joined(organisation_type: str, org: str, policy: Policy) -> str:
-    relation = _JOINED_RELATION.get(organisation_type)
     sees_child = _sees_child(organisation_type, org, policy)
-    if relation is None or sees_child is None:
+    if sees_child is None:
         return "false"
-    return f"({relation.format(org=org)} AND ({sees_child}))"
+    return _condition(
+        _JOINED_RELATION.get(organisation_type),
+        organisation_type,
+        org,
+        policy,
+        f"({sees_child})",
+    )
 
 
 def placement_visible(organisation_type: str, org: str, policy: Policy) -> str:
