@@ -31,14 +31,9 @@ CHILD_COLUMNS = (
     "c.has_medical_needs, c.looked_after, c.looked_after_la_id, c.child_in_need, "
     "c.child_protection_plan, c.young_carer, c.youth_justice, c.free_school_meals"
 )
-# json, not jsonb: built as text (cheaper for PostgreSQL), the enrolments passed through
-# to the response as they are
-ENROLMENTS = (
-    "(SELECT coalesce(json_agg(json_build_object('id', e.id, 'school_id', e.school_id, "
-    "'status', e.status, 'start_date', e.start_date, 'end_date', e.end_date, "
-    "'hours_per_week', e.hours_per_week) "
-    "ORDER BY e.start_date, e.id), '[]'::json) FROM enrolments e WHERE e.child_id = c.id)"
-)
+# the child's enrolments as JSON text, kept on its row by triggers on `enrolments`
+# (migration 0026) and passed through to the response as they are
+ENROLMENTS = "c.enrolment_list"
 PASSPORT = (
     "(SELECT coalesce(json_object_agg(s.section, json_build_object('version', s.version, "
     "'content', s.content, 'updated_at', s.updated_at)), '{}'::json) "
