@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Boolean,
     CheckConstraint,
     Date,
@@ -98,11 +97,9 @@ class Child(Base):
         Boolean, nullable=False, server_default=text("false")
     )
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
-    # the enrolments as the record shows them (JSON text in start order), rebuilt by
-    # triggers on `enrolments` (migration 0026); never written here, never loaded
-    enrolment_list: Mapped[Any] = mapped_column(
-        JSON(), nullable=False, server_default=text("'[]'"), deferred=True
-    )
+    # Not mapped: `enrolment_list` (json), the enrolments as the record shows them,
+    # rebuilt by triggers on `enrolments` (migration 0026) and read by the sharing
+    # layer's statements only.
     created_by_id: Mapped[uuid.UUID | None] = _org_fk()
     # a record merged into another: its id keeps answering with the survivor
     merged_into_id: Mapped[uuid.UUID | None] = mapped_column(
