@@ -22,6 +22,7 @@ from aphub.api.routes import EndpointRoute, FastPath
 from aphub.api.table import ENDPOINTS
 from aphub.config import Settings
 from aphub.graphql.schema import build_schema
+from aphub.middleware import HubMiddleware
 from aphub.reports.catalogue import REPORTS as REPORT_CATALOGUE
 
 CHILD_DATA = "child data"
@@ -442,8 +443,10 @@ def test_the_application_serves_its_endpoint_table_and_nothing_else(app: FastAPI
     assert not unexpected, (
         f"routes outside the endpoint table: {unexpected}; declare them as Endpoints"
     )
-    middleware = next(m for m in app.user_middleware if m.cls is FastPath)
-    hot = {endpoint.key for _, endpoint in FastPath(app, **middleware.kwargs).routes}
+    stack = app.build_middleware_stack()  # the hub's middleware, then the lean dispatch
+    assert isinstance(stack, HubMiddleware)
+    assert isinstance(stack.app, FastPath)
+    hot = {endpoint.key for _, endpoint in stack.app.routes}
     assert hot == {e.key for e in ENDPOINTS if e.hot}, "the lean dispatch serves hot endpoints only"
 
 

@@ -148,6 +148,32 @@ async def test_an_unhandled_error_is_a_500_problem_and_never_reaches_the_server(
     assert b"a defect" not in body
 
 
+async def test_an_error_in_a_route_outside_the_endpoint_table_is_a_problem_logged_once(
+    settings: Settings, database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """GraphQL, the docs and /metrics are served by FastAPI's own stack, inside the hub's
+    middleware: FastAPI's outermost layer answers the error (as problem+json) and raises
+    it on, and the hub's middleware logs it, once, without answering twice."""
+    app = create_app(settings, database=database)
+
+    async def broken() -> None:
+        raise RuntimeError("a defect")
+
+    app.add_api_route("/broken", broken)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    with caplog.at_level(logging.ERROR, logger="aphub.errors"):
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as c:
+            r = await c.get("/broken")
+    assert r.status_code == 500
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["status"] == 500
+    assert "x-request-id" in r.headers
+    assert "a defect" not in r.text
+    assert [x.getMessage() for x in caplog.records if x.name == "aphub.errors"] == [
+        "unhandled error"
+    ]
+
+
 async def test_an_unreachable_database_is_503_with_retry_after_and_the_hub_recovers(
     client: httpx.AsyncClient,
     app: FastAPI,

@@ -262,6 +262,12 @@ def install_error_handlers(app: FastAPI) -> None:
             raise exc  # a fault of the hub's: HubMiddleware answers it as any unhandled error
         return problem_response(problem, request.url.path)
 
+    async def on_unhandled(request: Request, exc: Exception) -> Response:
+        # The answer only: FastAPI's outermost layer sends it and raises the error on, to
+        # HubMiddleware (outside FastAPI's stack), which logs it once
+        return problem_response(internal_error(), request.url.path)
+
+    app.add_exception_handler(Exception, on_unhandled)
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

@@ -74,6 +74,7 @@ def configure_tracing(app: FastAPI, provider: Any = None) -> bool:
     from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
+    app.traced = True  # type: ignore[attr-defined]  # (aphub.main.HubApp) see there
     FastAPIInstrumentor.instrument_app(
         app,
         tracer_provider=provider,

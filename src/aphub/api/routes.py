@@ -176,10 +176,14 @@ class FastPath:
             (Route(e.path, _never, methods=[e.method], include_in_schema=False), e)
             for e in endpoints
         ]
+        # tried by method: a read is matched against the hot reads only
+        self.by_method: dict[str, list[tuple[Route, Endpoint]]] = {}
+        for route, endpoint in self.routes:
+            self.by_method.setdefault(endpoint.method, []).append((route, endpoint))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            for route, endpoint in self.routes:
+            for route, endpoint in self.by_method.get(scope["method"], ()):
                 match, child_scope = route.matches(scope)
                 if match is Match.FULL:
                     scope.update(child_scope)
