@@ -59,7 +59,12 @@ BODY = (
     "'part_time_review_overdue', p.status = 'active' AND "
     f"p.part_time_review_date < {TODAY}))::text"
 )
-FROM = "placements p JOIN organisations comm ON comm.id = p.commissioner_id"
+# the commissioner's type looked up by its key for each placement (OFFSET 0 keeps it a
+# lookup: joined, PostgreSQL hashed every organisation to answer one placement)
+FROM = (
+    "placements p CROSS JOIN LATERAL (SELECT o.type FROM organisations o "
+    "WHERE o.id = p.commissioner_id OFFSET 0) comm"
+)
 
 ORG = ":org::uuid"
 

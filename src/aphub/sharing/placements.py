@@ -14,10 +14,8 @@ from aphub.sharing.policy import Policy
 from aphub.sharing.relationships import (
     CURRENT_PLACEMENT,
     INVOLVEMENT_CURRENT,
-    PROVIDER_PLACEMENT,
     RULES,
     TODAY,
-    TRUST_COMMISSIONS,
     RuleSQL,
     rules_for,
 )
@@ -69,21 +67,18 @@ def _sees_child(organisation_type: str, org: str, policy: Policy) -> str | None:
     return " OR ".join(f"({r.applies.format(org=org)})" for r in granting)
 
 
-# A rule that holds for a child because of one of its placements holds whenever that
-# placement itself passes this condition on `p` (the rule's own test, applied to the row
-# in hand): a placement that grants its own visibility needs no look at the child's other
-# placements. Rules not listed here (home LA, roll, involvement) are tested on the child.
-# Not the LA's hosting either: its own test, tried first, made PostgreSQL plan the LA's
-# reports over every placement it relates to (a report page 5x slower, every page 8x).
-_GRANTED_BY_ITSELF: dict[str, str] = {
-    "school_commissioner": "p.commissioner_id = {org}",
-    "trust_commissioner": TRUST_COMMISSIONS,
-    "provider_requested": "p.provider_id = {org} AND p.status = 'requested'",
-    "provider_placement": PROVIDER_PLACEMENT,
+# Relationships to a placement that are themselves a rule's test, applied to that
+# placement (`PROVIDER_PLACEMENT` and the provider's requests, the school's or trust's
+# commission): a placement the caller is tied to this way makes the rule hold for its
+# child. When the policy grants `placement` to every rule listed, the relationship alone
+# decides, and the child's row and other placements are never read (nor planned: each
+# sub-plan of a statement costs its start-up on every execution).
+_RELATION_IS_RULES: dict[str, tuple[str, ...]] = {
+    "provider": ("provider_requested", "provider_placement"),
+    "school": ("school_commissioner",),
+    "trust": ("trust_commissioner",),
 }
-
-
-assert set(_GRANTED_BY_ITSELF) <= set(RULES)
+assert all(set(names) <= set(RULES) for names in _RELATION_IS_RULES.values())
 
 
 def _granting(organisation_type: str, policy: Policy) -> list[RuleSQL]:
@@ -95,28 +90,21 @@ def _granting(organisation_type: str, policy: Policy) -> list[RuleSQL]:
     ]
 
 
-def _granted_by_itself(organisation_type: str, org: str, policy: Policy) -> str | None:
-    """A condition on `p` under which the placement shows itself to the caller through a
-    granting rule, or None when no granting rule can hold that way."""
-    own = [
-        f"({_GRANTED_BY_ITSELF[r.name].format(org=org)})"
-        for r in _granting(organisation_type, policy)
-        if r.name in _GRANTED_BY_ITSELF
-    ]
-    return " OR ".join(own) if own else None
-
-
 @cache
 def _visible(organisation_type: str, org: str, policy: Policy) -> str:
     relation = _PLACEMENT_RELATION.get(organisation_type)
     sees_child = _sees_child(organisation_type, org, policy)
     if relation is None or sees_child is None:
         return "false"
-    granted = f"EXISTS (SELECT 1 FROM children c WHERE c.id = p.child_id AND ({sees_child}))"
-    itself = _granted_by_itself(organisation_type, org, policy)
-    if itself is not None:  # the placement's own columns first, the child only if need be
-        granted = f"({itself}) OR {granted}"
-    return f"({relation.format(org=org)} AND ({granted}))"
+    tied = relation.format(org=org)
+    granting = {r.name for r in _granting(organisation_type, policy)}
+    if organisation_type in _RELATION_IS_RULES and granting >= set(
+        _RELATION_IS_RULES[organisation_type]
+    ):
+        return f"({tied})"
+    return (
+        f"({tied} AND EXISTS (SELECT 1 FROM children c WHERE c.id = p.child_id AND ({sees_child})))"
+    )
 
 
 @cache
