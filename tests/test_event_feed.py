@@ -7,7 +7,9 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from aphub.auth.principal import Principal
 from aphub.db import Database
+from aphub.events.feed import read_feed
 from aphub.events.log import Actor, record
 from tests.factories import auth, make_org, token_for
 from tests.placement_factories import active, make_area, requested
@@ -111,3 +113,48 @@ async def test_reader_polling_during_concurrent_appends_misses_nothing(
     seen += [e["id"] for e in page["items"]]
     assert len(seen) == 60
     assert len(set(seen)) == 60
+
+
+class _SealsDuringTheRead:
+    """A read unit that, once the feed's statement has read, commits and seals one more
+    event the caller may see: a poll racing an append."""
+
+    def __init__(self, unit: Any, db: Database) -> None:
+        self.unit, self.db, self.appended = unit, db, False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.unit, name)
+
+    async def fetch(self, sql: str, /, **params: Any) -> Any:
+        rows = await self.unit.fetch(sql, **params)
+        if not self.appended:
+            self.appended = True
+            async with self.db.writing() as uow:
+                record(
+                    uow,
+                    type="provider.updated",  # a directory event: every reader receives it
+                    subject_type="organisation",
+                    subject_id=uuid.uuid4(),
+                    actor=Actor.system("test"),
+                    data={"fields": ["name"]},
+                )
+            await self.db.seal_events()
+        return rows
+
+
+async def test_an_event_sealed_while_a_poll_reads_is_not_skipped(db: Database) -> None:
+    """The window a poll examines and the events in it come from one snapshot: read apart,
+    an event sealed between the two reads was inside the window the cursor moved past but
+    not among the events handed out, and the reader (a feed client, a webhook
+    subscription) never received it."""
+    la = await make_org(db, "local_authority")
+    await db.seal_events()
+    principal = Principal(la.id, "local_authority", "test-client", frozenset({"events:read"}))
+    async with db.reading() as unit:
+        head = int(await unit.fetchval("SELECT coalesce(max(seq), 0) FROM events"))
+        racing = _SealsDuringTheRead(unit, db)
+        first, resume = await read_feed(racing, principal, head, 100)  # type: ignore[arg-type]
+    assert racing.appended
+    async with db.reading() as unit:
+        then, _ = await read_feed(unit, principal, resume, 100)
+    assert [e["type"] for e in first + then] == ["provider.updated"]

@@ -143,16 +143,21 @@ def _conditions(org_type: str, policy: Policy) -> str:
     )
 
 
-def feed_sql(principal: Principal) -> tuple[str, str]:
-    """The feed statement for the caller (params :org, :after, :limit, :scan) and the
-    statement giving the last sequence number a poll examined."""
-    return _feed_sql(principal.organisation_type, active_policy()), WINDOW
+def feed_sql(principal: Principal) -> str:
+    """The feed statement for the caller (params :org, :after, :limit, :scan). For any
+    caller but the operator it answers at least one row: `upto`, the last sequence number
+    the poll examined, and the events found up to there (`seq` null when none were)."""
+    return _feed_sql(principal.organisation_type, active_policy())
 
 
 @cache
 def _feed_sql(organisation_type: str, policy: Policy) -> str:
     """Built once per kind of caller and policy: rendering it (the concerns rule through
-    SQLAlchemy) cost about as much as running it."""
+    SQLAlchemy) cost about as much as running it.
+
+    The window examined and the events in it are read by one statement, in one snapshot:
+    read apart, an event sealed between the two reads lay inside the window the cursor
+    moved past without being among the events handed out, and the reader never saw it."""
     if organisation_type == "operator":
         # support sees metadata of everything, never payloads or which child
         return (
@@ -165,8 +170,13 @@ def _feed_sql(organisation_type: str, policy: Policy) -> str:
         f"{involvement_categories_expression(organisation_type, ':org')} "
         "FROM children c WHERE c.id = e.child_id) AS inv"
     )
-    return (
+    events = (
         f"SELECT {COLUMNS}, {decision_columns} FROM events e WHERE e.seq > :after "
-        f"AND e.seq <= coalesce(({WINDOW}), :after) AND {_conditions(organisation_type, policy)} "
+        f"AND e.seq <= w.upto AND {_conditions(organisation_type, policy)} "
         "ORDER BY e.seq LIMIT :limit"
+    )
+    # (OFFSET 0: folded into the events' query, the window was computed twice)
+    return (
+        f"SELECT w.upto, found.* FROM (SELECT coalesce(({WINDOW}), :after) AS upto OFFSET 0) w "
+        f"LEFT JOIN LATERAL ({events}) found ON true ORDER BY found.seq"
     )
