@@ -20,12 +20,12 @@ import asyncio
 import contextlib
 import ipaddress
 import socket
-from collections.abc import Callable, Iterable, Iterator
+import ssl
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpcore
 import orjson
 import pytest
 import standardwebhooks.webhooks
@@ -35,6 +35,7 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from aphub.webhooks import guard
+from aphub.webhooks.guard import P
 
 NAMES: dict[str, list[str]] = {}
 CONNECTIONS: list[tuple[str, int]] = []
@@ -50,18 +51,17 @@ async def stub_resolve(host: str, port: int) -> list[str]:
         raise socket.gaierror(socket.EAI_NONAME, "not a name the tests know") from None
 
 
-class LoopbackOnly(httpcore.AsyncNetworkBackend):
-    def __init__(self) -> None:
-        self.inner = httpcore.AnyIOBackend()
-
-    async def connect_tcp(
+class LoopbackOnly(guard.Connector):
+    async def open(
         self,
-        host: str,
+        address: str,
         port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
+        factory: Callable[[], P],
+        *,
+        tls: ssl.SSLContext | None,
+        server_hostname: str | None,
+    ) -> P:
+        host = address
         CONNECTIONS.append((host, port))
         try:
             loopback = ipaddress.ip_address(host).is_loopback
@@ -70,12 +70,7 @@ class LoopbackOnly(httpcore.AsyncNetworkBackend):
         if not loopback:
             VIOLATIONS.append(f"{host}:{port}")
             raise AssertionError(f"the hub was about to connect to {host}:{port}")
-        return await self.inner.connect_tcp(
-            host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
-        )
-
-    async def sleep(self, seconds: float) -> None:
-        await self.inner.sleep(seconds)
+        return await super().open(address, port, factory, tls=tls, server_hostname=server_hostname)
 
 
 @contextlib.contextmanager

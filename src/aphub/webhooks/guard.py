@@ -11,8 +11,8 @@ services, a cloud metadata endpoint or anything else on a private network. So:
   are refused unless allowlisted; metadata addresses always), and the connection is made
   to the checked address itself, with the name kept for SNI and `Host`: a name that
   resolves differently a moment later (DNS rebinding) changes nothing;
-- the check runs inside the network backend the HTTP client connects through
-  (`GuardedBackend.connect_tcp`), so no connection is ever opened that it did not pass,
+- the check runs inside the connector the sender opens every connection through
+  (`GuardedConnector.open`), so no connection is ever opened that it did not pass,
   whatever the URL parser or a redirect said (redirects are never followed anyway).
 
 The same check answers 422 when a subscription is created or changed, and refuses a
@@ -25,16 +25,17 @@ import asyncio
 import ipaddress
 import re
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeVar
 
-import httpcore
 import httpx
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[[str, int], Awaitable[list[str]]]
+P = TypeVar("P", bound=asyncio.Protocol)
 
 RESOLVE_TIMEOUT_SECONDS = 5.0
 MAX_URL_LENGTH = 2000
@@ -61,10 +62,29 @@ async def resolve_name(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
-def connector() -> httpcore.AsyncNetworkBackend:
-    """The network backend that opens connections once the guard has passed an address
-    (tests replace this with one that refuses anything but loopback)."""
-    return httpcore.AnyIOBackend()
+class Connector:
+    """Opens a TCP connection (TLS over it when given a context) to an address."""
+
+    async def open(
+        self,
+        address: str,
+        port: int,
+        factory: Callable[[], P],
+        *,
+        tls: ssl.SSLContext | None,
+        server_hostname: str | None,
+    ) -> P:
+        loop = asyncio.get_running_loop()
+        _, protocol = await loop.create_connection(
+            factory, address, port, ssl=tls, server_hostname=server_hostname
+        )
+        return protocol
+
+
+def connector() -> Connector:
+    """What opens connections once the guard has passed an address (tests replace this
+    with one that refuses anything but loopback)."""
+    return Connector()
 
 
 @dataclass(frozen=True)
@@ -110,8 +130,9 @@ class Target:
     path: str  # path and query
     allowlisted: bool
 
-    def request_url(self) -> httpcore.URL:
-        return httpcore.URL(scheme=self.scheme, host=self.host, port=self.port, target=self.path)
+    @property
+    def tls(self) -> bool:
+        return self.scheme == "https"
 
 
 def _literal(host: str) -> IPAddress | None:
@@ -219,41 +240,24 @@ class Guard:
         await self.addresses(target.host, target.port)
         return target
 
-    def backend(self, inner: httpcore.AsyncNetworkBackend | None = None) -> GuardedBackend:
-        return GuardedBackend(self, inner or connector())
+    def connector(self, inner: Connector | None = None) -> GuardedConnector:
+        return GuardedConnector(self, inner or connector())
 
 
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """Connects only to an address the guard has just passed, and to nothing else."""
+class GuardedConnector:
+    """Connects only to an address the guard has just passed, and to nothing else; TLS
+    is verified against the URL's host name, whatever address was connected to."""
 
-    def __init__(self, guard: Guard, inner: httpcore.AsyncNetworkBackend) -> None:
+    def __init__(self, guard: Guard, inner: Connector) -> None:
         self.guard = guard
         self.inner = inner
 
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        addresses = await self.guard.addresses(host, port)
-        return await self.inner.connect_tcp(
+    async def open(self, target: Target, factory: Callable[[], P], tls: ssl.SSLContext) -> P:
+        addresses = await self.guard.addresses(target.host, target.port)
+        return await self.inner.open(
             str(addresses[0]),
-            port,
-            timeout=timeout,
-            local_address=local_address,
-            socket_options=socket_options,
+            target.port,
+            factory,
+            tls=tls if target.tls else None,
+            server_hostname=target.host if target.tls else None,
         )
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise Refused("Webhooks are delivered over TCP only")
-
-    async def sleep(self, seconds: float) -> None:
-        await self.inner.sleep(seconds)
