@@ -21,6 +21,7 @@ and llhttp (through `httptools`, the parser uvicorn serves the API with) reads t
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import re
 import ssl
@@ -57,6 +58,7 @@ class Answer:
         return "refused" if self.refused else "failed"
 
 
+@functools.lru_cache(maxsize=1024)
 def host_header(target: Target) -> str:
     host = target.host
     try:
