@@ -5,7 +5,7 @@ The subscription belongs to the bench provider (the organisation `placement_revi
 writes as), so each review it posts is an event to deliver. Delivery runs as production
 runs it beside web workers, in `aphub jobs serve --only webhook-deliveries` (one process,
 on the same cores as both servers and the load generator). The receiver records each
-delivery as it arrives and answers 204; once the load has ended it verifies every one
+delivery's bytes as they arrive and answers 204; once the load has ended it verifies every one
 with the `standardwebhooks` library (a receiver is another organisation's machine: its
 verifying during the timed rounds took the cores the hub was measured on). The lag of an
 event is its arrival less the moment it was written (`events.occurred_at`).
@@ -24,9 +24,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
+import httptools
 import httpx
 import orjson
 import standardwebhooks.webhooks
@@ -54,13 +55,53 @@ def _clock_at(moment: float) -> Iterator[None]:
         standardwebhooks.webhooks.datetime = original  # type: ignore[misc]
 
 
+class _Recording(asyncio.Protocol):
+    """One connection to the receiver: its bytes kept as they came, a 204 written and
+    the time noted as each request completes (llhttp finds the ends); nothing parsed in
+    Python until the load is over."""
+
+    def __init__(self, receiver: Receiver) -> None:
+        self.stream = bytearray()
+        self.arrivals: list[float] = []
+        self.parser = httptools.HttpRequestParser(self)
+        self.transport: asyncio.WriteTransport | None = None
+        receiver.connections.append(self)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.WriteTransport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        self.stream += data
+        self.parser.feed_data(data)
+
+    def on_message_complete(self) -> None:
+        self.arrivals.append(time.time())
+        assert self.transport is not None
+        self.transport.write(b"HTTP/1.1 204 X\r\ncontent-length: 0\r\n\r\n")
+
+    def requests(self) -> Iterator[tuple[dict[str, str], bytes, float]]:
+        """(headers, body, arrival) of every complete request, in order."""
+        view, at = bytes(self.stream), 0
+        for arrived in self.arrivals:
+            end = view.index(b"\r\n\r\n", at)
+            headers = {}
+            for line in view[at:end].decode("latin-1").split("\r\n")[1:]:
+                name, _, value = line.partition(":")
+                headers[name.strip().lower()] = value.strip()
+            length = int(headers.get("content-length", "0"))
+            yield headers, view[end + 4 : end + 4 + length], arrived
+            at = end + 4 + length
+
+
 @dataclass
 class Receiver:
-    """A keep-alive HTTP/1.1 receiver answering 204 to every delivery, which it records
-    (headers, body, arrival) and verifies afterwards (`verify_all`)."""
+    """A webhook receiver on 127.0.0.1 standing in for an integrator's machine: during
+    the load it only records each delivery's bytes and time of arrival and answers 204
+    (what it costs shares the hub's cores; an integrator's would not); `verify_all`
+    checks everything afterwards."""
 
     secret: str = ""
-    received: list[tuple[dict[str, str], bytes, float]] = field(default_factory=list)
+    connections: list[_Recording] = field(default_factory=list)
     arrivals: dict[int, float] = field(default_factory=dict)  # sequence -> wall time
     repeats: int = 0
     out_of_order: int = 0
@@ -70,7 +111,8 @@ class Receiver:
     port: int = 0
 
     async def start(self) -> Receiver:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(lambda: _Recording(self), "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -81,6 +123,12 @@ class Receiver:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/bench/webhooks"
+
+    @property
+    def received(self) -> list[tuple[dict[str, str], bytes, float]]:
+        """Every delivery, in order of arrival across connections."""
+        every = [r for connection in self.connections for r in connection.requests()]
+        return sorted(every, key=lambda r: r[2])
 
     def verify_all(self) -> None:
         """Verify what arrived, in arrival order: signatures, repeats, order."""
@@ -102,24 +150,6 @@ class Receiver:
             if seq < self._last:
                 self.out_of_order += 1
             self._last = max(self._last, seq)
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                headers = {}
-                for line in head.decode("latin-1").split("\r\n")[1:]:
-                    if ":" in line:
-                        name, value = line.split(":", 1)
-                        headers[name.strip().lower()] = value.strip()
-                body = await reader.readexactly(int(headers.get("content-length", "0")))
-                self.received.append((headers, body, time.time()))
-                writer.write(b"HTTP/1.1 204 X\r\ncontent-length: 0\r\n\r\n")
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
 
 
 @dataclass

@@ -48,6 +48,7 @@ log = logging.getLogger("aphub.webhooks")
 Clock = Callable[[], datetime]
 BATCH = 100  # events read per claim
 LEASE = timedelta(minutes=5)
+LINGER_SECONDS = 0.1  # after a subscription caught up, before claiming again
 SEND_BUDGET_SECONDS = 60.0  # no new send starts after this, well inside the lease
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_CAP_SECONDS = 3600.0
@@ -325,27 +326,37 @@ class Deliverer:
     # --- the loop ----------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Deliver until cancelled: claim whenever a delivery ends, events are sealed in
-        this process, or the poll interval passes."""
+        """Deliver until cancelled: claim when events are sealed in this process, when
+        the poll interval passes, and at once when a delivery ends with events left;
+        one that caught up is followed by the next claim only `LINGER_SECONDS` later,
+        so a steady stream is delivered in batches rather than one claim, feed read and
+        log write per event or two."""
+        loop = asyncio.get_running_loop()
         running: set[asyncio.Task[Batch]] = set()
+        claim_at = 0.0  # (loop time) no claim before this, unless woken
         try:
             while True:
                 free = self.settings.webhook_concurrency - len(running)
-                if free > 0:
+                if free > 0 and loop.time() >= claim_at:
                     with _logged("claiming webhook deliveries failed"):
                         for lease in await self.claim(free):
                             running.add(asyncio.create_task(self.deliver(lease)))
                 self._wake.clear()
                 waker = asyncio.ensure_future(self._wake.wait())
+                wait = max(claim_at - loop.time(), 0.0) or self.settings.webhook_poll_seconds
                 await asyncio.wait(
-                    {*running, waker},
-                    timeout=self.settings.webhook_poll_seconds,
-                    return_when=asyncio.FIRST_COMPLETED,
+                    {*running, waker}, timeout=wait, return_when=asyncio.FIRST_COMPLETED
                 )
+                woken = waker.done()
                 waker.cancel()
-                for task in [t for t in running if t.done()]:
+                ended = [t for t in running if t.done()]
+                for task in ended:
                     running.discard(task)
                     _report(task)
+                if woken or any(_has_more(t) for t in ended):
+                    claim_at = 0.0
+                elif ended:
+                    claim_at = loop.time() + LINGER_SECONDS
         finally:
             for task in running:
                 task.cancel()
@@ -378,6 +389,10 @@ def _logged(message: str) -> Iterator[None]:
         yield
     except Exception:  # the next pass tries again; a lease left behind runs out
         log.exception(message)
+
+
+def _has_more(task: asyncio.Task[Batch]) -> bool:
+    return not task.cancelled() and task.exception() is None and task.result().more
 
 
 def _report(task: asyncio.Task[Batch]) -> None:
